@@ -1,0 +1,40 @@
+# The front door. Every target is idempotent and works on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := shared services/submission cli
+INSTALLED := $(VENV)/.installed
+
+.PHONY: setup infra infra-stop test lint demo clean
+
+setup: $(INSTALLED) var/bin/ferretdb
+
+$(INSTALLED): requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(foreach p,$(PACKAGES),-e $(p)) -r requirements-dev.txt
+	touch $@
+
+var/bin/ferretdb: deploy/ferretdb/main.go deploy/ferretdb/go.mod deploy/ferretdb/go.sum
+	@if [ -z "$${MONGODB_URL:-}" ]; then scripts/build-ferretdb.sh; fi
+
+infra: setup
+	scripts/infra.sh start
+
+infra-stop:
+	scripts/infra.sh stop
+
+test: infra
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared/src services/*/src cli/src tests
+
+demo: infra
+	@echo "the demo arrives with the notification service; for now: $(BIN)/inovda-submission"
+
+clean:
+	rm -rf $(VENV) var

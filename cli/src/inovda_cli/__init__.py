@@ -1,0 +1,1 @@
+"""The `inovda` operator command."""

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Starts (or stops) what Inovda needs on this machine: RabbitMQ on 127.0.0.1:5672 and FerretDB on
+# 127.0.0.1:27017. A part whose URL is given in the environment (AMQP_URL, MONGODB_URL) is left alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+mkdir -p var/log var/run
+
+wait_for() { # name, seconds, command...
+  local name=$1 seconds=$2; shift 2
+  for _ in $(seq 1 "$seconds"); do
+    if "$@" >/dev/null 2>&1; then echo "$name is up"; return 0; fi
+    sleep 1
+  done
+  echo "$name did not come up within ${seconds}s" >&2
+  return 1
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start_rabbitmq() {
+  if [ -n "${AMQP_URL:-}" ]; then echo "AMQP_URL is set: not starting RabbitMQ"; return; fi
+  if ! command -v rabbitmq-server >/dev/null; then
+    echo "installing rabbitmq-server"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server >/dev/null
+  fi
+  if rabbitmq-diagnostics -q ping >/dev/null 2>&1; then echo "RabbitMQ is up"; return; fi
+  RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached
+  wait_for RabbitMQ 90 rabbitmq-diagnostics -q ping
+}
+
+start_ferretdb() {
+  if [ -n "${MONGODB_URL:-}" ]; then echo "MONGODB_URL is set: not starting FerretDB"; return; fi
+  if port_open 27017; then echo "FerretDB (or MongoDB) is up"; return; fi
+  [ -x var/bin/ferretdb ] || "$root/scripts/build-ferretdb.sh"
+  nohup var/bin/ferretdb -listen 127.0.0.1:27017 -data "$root/var/ferretdb" >var/log/ferretdb.log 2>&1 &
+  echo $! >var/run/ferretdb.pid
+  wait_for FerretDB 30 port_open 27017
+}
+
+stop_all() {
+  if [ -z "${AMQP_URL:-}" ] && command -v rabbitmqctl >/dev/null && rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
+    rabbitmqctl -q stop && echo "RabbitMQ stopped"
+  fi
+  if [ -f var/run/ferretdb.pid ]; then
+    kill "$(cat var/run/ferretdb.pid)" 2>/dev/null && echo "FerretDB stopped" || true
+    rm -f var/run/ferretdb.pid
+  fi
+}
+
+case "${1:-start}" in
+  start) start_rabbitmq; start_ferretdb ;;
+  stop) stop_all ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac

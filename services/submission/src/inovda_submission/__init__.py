@@ -1,0 +1,1 @@
+"""Inovda's submission service: validates, stores and answers every intake message."""

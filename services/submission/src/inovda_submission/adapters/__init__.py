@@ -1,0 +1,1 @@
+"""MongoDB storage of units, region profiles and innovations with their revision history."""

@@ -1,0 +1,1 @@
+"""Pure intake logic: parsing, validation and normalisation; imports no I/O."""

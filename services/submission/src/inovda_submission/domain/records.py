@@ -1,0 +1,40 @@
+"""Identities of what the submission service stores: messages, entities and their content."""
+
+import hashlib
+import json
+
+from inovda_shared.contracts.intake import InnovationReport, IntakeModel, RegionProfile, UnitUpsert
+
+
+def message_key(routing_key: str, source: str, message_id: str | None, body: bytes) -> str:
+    """The idempotency key of an intake message.
+
+    The sender's `message_id` when it sets one (scoped by source, since senders choose ids
+    independently); otherwise the content itself, so an identical re-send is still recognised.
+    """
+    digest = hashlib.sha256()
+    if message_id:
+        digest.update(b"id\0" + source.encode() + b"\0" + message_id.encode())
+    else:
+        digest.update(b"body\0" + routing_key.encode() + b"\0" + body)
+    return digest.hexdigest()
+
+
+def content_hash(model: IntakeModel) -> str:
+    """Equal for messages that say the same thing, whatever their key order or whitespace."""
+    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def unit_id(region_code: str, unit_code: str) -> str:
+    return f"{region_code}/{unit_code}"
+
+
+def entity_id(model: IntakeModel) -> str:
+    if isinstance(model, UnitUpsert):
+        return unit_id(model.region_code, model.unit_code)
+    if isinstance(model, RegionProfile):
+        return f"{model.region_code}/{model.year}"
+    if isinstance(model, InnovationReport):
+        return f"{model.source}/{model.external_id}"
+    raise TypeError(f"no identity for {type(model).__name__}")

@@ -1,0 +1,152 @@
+"""The intake use case: validate, store, and record the answer and events for the outbox."""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from inovda_shared.contracts.events import (
+    InnovationSubmitted,
+    IntakeAnswer,
+    Reason,
+    RegionProfileUpdated,
+    UnitRegistered,
+)
+from inovda_shared.contracts.intake import InnovationReport, IntakeModel, RegionProfile, UnitUpsert
+from inovda_shared.messaging import OutgoingEvent
+from inovda_shared.outbox import Outbox, OutboxRelay
+
+from .adapters.store import Saved, SubmissionStore, VersionedCollection
+from .domain.records import content_hash, entity_id, message_key, unit_id
+from .domain.validation import Rejection, parse_intake
+
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True)
+class IntakeDelivery:
+    routing_key: str
+    body: bytes
+    message_id: str | None
+    correlation_id: str
+
+
+class IntakeService:
+    def __init__(self, store: SubmissionStore, outbox: Outbox, relay: OutboxRelay, clock: Clock) -> None:
+        self._store = store
+        self._outbox = outbox
+        self._relay = relay
+        self._clock = clock
+
+    async def handle(self, delivery: IntakeDelivery) -> None:
+        parsed = parse_intake(delivery.routing_key, delivery.body)
+        source = parsed.source
+        key = message_key(delivery.routing_key, source, delivery.message_id, delivery.body)
+
+        owed = await self._outbox.pending(key)
+        if owed is not None:  # handled before: publish only what the first attempt could not
+            if owed:
+                await self._relay.publish(key, owed)
+            return
+
+        if isinstance(parsed, IntakeModel) and (rejection := await self._check_references(parsed)):
+            parsed = rejection
+        facts = _Facts(delivery, key, self._clock())
+        events = facts.rejected(parsed) if isinstance(parsed, Rejection) else await self._accept(parsed, facts)
+
+        if not await self._outbox.record(key, events):
+            events = await self._outbox.pending(key) or []  # a concurrent duplicate recorded first
+            if not events:
+                return
+        await self._relay.publish(key, events)
+
+    async def _check_references(self, model: IntakeModel) -> Rejection | None:
+        if not isinstance(model, InnovationReport):
+            return None
+        if await self._store.units.latest(unit_id(model.region_code, model.unit_code)) is not None:
+            return None
+        reason = Reason(
+            field="unit_code",
+            code="unknown_unit",
+            message=(
+                f"unit_code: unit '{model.unit_code}' is not registered in region {model.region_code}; "
+                "publish unit.upsert.v1 for it first"
+            ),
+        )
+        return Rejection(
+            [reason],
+            source=model.source,
+            key=model.key(),
+            region_code=model.region_code,
+            unit_code=model.unit_code,
+            title=model.title,
+        )
+
+    async def _accept(self, model: IntakeModel, facts: "_Facts") -> list[OutgoingEvent]:
+        collection = self._collection_for(model)
+        saved = await collection.save(entity_id(model), model.model_dump(mode="json"), content_hash(model), facts.key)
+        return facts.accepted(model, saved)
+
+    def _collection_for(self, model: IntakeModel) -> VersionedCollection:
+        if isinstance(model, UnitUpsert):
+            return self._store.units
+        if isinstance(model, RegionProfile):
+            return self._store.profiles
+        return self._store.innovations
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """Builds the events of one message, with message ids derived from its idempotency key."""
+
+    delivery: IntakeDelivery
+    key: str
+    now: dt.datetime
+
+    def rejected(self, rejection: Rejection) -> list[OutgoingEvent]:
+        answer = IntakeAnswer(
+            status="rejected",
+            message_id=self.delivery.message_id,
+            intake_routing_key=self.delivery.routing_key[:255],
+            source=rejection.source,
+            key=rejection.key,
+            reasons=rejection.reasons,
+            region_code=rejection.region_code,
+            unit_code=rejection.unit_code,
+            title=rejection.title,
+            received_at=self.now,
+        )
+        return [self._event(answer, answer.answer_routing_key, "answer")]
+
+    def accepted(self, model: IntakeModel, saved: Saved) -> list[OutgoingEvent]:
+        answer = IntakeAnswer(
+            status="accepted",
+            message_id=self.delivery.message_id,
+            intake_routing_key=self.delivery.routing_key,
+            source=model.source,
+            key=model.key(),
+            revision=saved.version,
+            unchanged=not saved.changed,
+            region_code=model.region_code,
+            unit_code=getattr(model, "unit_code", None),
+            title=getattr(model, "title", None),
+            received_at=self.now,
+        )
+        events = []
+        if saved.changed:
+            fact = self._fact(model, saved.version)
+            events.append(self._event(fact, fact.routing_key, fact.routing_key))
+        events.append(self._event(answer, answer.answer_routing_key, "answer"))
+        return events
+
+    def _fact(self, model: IntakeModel, version: int) -> UnitRegistered | RegionProfileUpdated | InnovationSubmitted:
+        if isinstance(model, UnitUpsert):
+            return UnitRegistered(version=version, unit=model, registered_at=self.now)
+        if isinstance(model, RegionProfile):
+            return RegionProfileUpdated(version=version, profile=model, updated_at=self.now)
+        assert isinstance(model, InnovationReport)
+        return InnovationSubmitted(revision=version, innovation=model, submitted_at=self.now)
+
+    def _event(self, event: BaseModel, routing_key: str, suffix: str) -> OutgoingEvent:
+        return OutgoingEvent.of(event, routing_key, f"{self.key}:{suffix}", self.delivery.correlation_id)

@@ -1,0 +1,1 @@
+"""Inovda's shared package: message contracts, broker topology, messaging helpers and settings."""

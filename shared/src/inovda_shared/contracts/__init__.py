@@ -1,0 +1,1 @@
+"""One pydantic model per message: intake messages (from outside systems) and events (Inovda's facts)."""

@@ -1,0 +1,182 @@
+"""Facts Inovda publishes on the `inovda.events` exchange, one model per routing key.
+
+Consumers ignore fields they do not know, so a producer may add fields without breaking them.
+"""
+
+import datetime as dt
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .intake import InnovationReport, RegionProfile, UnitUpsert
+
+INTAKE_ACCEPTED = "intake.accepted"
+INTAKE_REJECTED = "intake.rejected"
+UNKNOWN_SOURCE = "unknown"
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    routing_key: ClassVar[str]
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    code: str
+    message: str
+
+
+class IntakeAnswer(Event):
+    """Exactly one per intake message, on `intake.accepted.<source>` or `intake.rejected.<source>`."""
+
+    routing_key: ClassVar[str] = "intake.*.*"
+
+    status: Literal["accepted", "rejected"]
+    message_id: str | None
+    intake_routing_key: str
+    source: str
+    key: dict[str, str | int]
+    reasons: list[Reason] = []
+    revision: int | None = None
+    unchanged: bool = False
+    region_code: str | None = None
+    unit_code: str | None = None
+    title: str | None = None
+    received_at: dt.datetime
+
+    @property
+    def answer_routing_key(self) -> str:
+        prefix = INTAKE_ACCEPTED if self.status == "accepted" else INTAKE_REJECTED
+        return f"{prefix}.{self.source}"
+
+
+class UnitRegistered(Event):
+    routing_key: ClassVar[str] = "unit.registered"
+
+    version: int
+    unit: UnitUpsert
+    registered_at: dt.datetime
+
+
+class RegionProfileUpdated(Event):
+    routing_key: ClassVar[str] = "region.profile.updated"
+
+    version: int
+    profile: RegionProfile
+    updated_at: dt.datetime
+
+
+class InnovationSubmitted(Event):
+    routing_key: ClassVar[str] = "innovation.submitted"
+
+    revision: int
+    innovation: InnovationReport
+    submitted_at: dt.datetime
+
+
+class IndicatorScore(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    level: int
+    score: float
+    has_evidence: bool
+
+
+class InnovationScored(Event):
+    routing_key: ClassVar[str] = "innovation.scored"
+
+    source: str
+    external_id: str
+    unit_code: str
+    region_code: str
+    year: int
+    revision: int
+    title: str
+    maturity: float
+    indicators: dict[str, IndicatorScore]
+    eligible: bool
+    ineligible_reasons: list[str]
+
+
+class PathStep(BaseModel):
+    """One concrete action toward the next predicate band, and where the index stands after it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: str
+    target: str
+    description: str
+    gain: float
+    iid_after: float
+
+
+Predicate = Literal["Sangat Inovatif", "Inovatif", "Kurang Inovatif", "Tidak Dapat Dinilai"]
+
+
+class RegionIndexUpdated(Event):
+    routing_key: ClassVar[str] = "region.index.updated"
+
+    region_code: str
+    year: int
+    version: int
+    spd: float
+    n: int
+    divisor: int
+    average_maturity: float
+    count_score: float
+    yandas_covered: list[str]
+    yandas_missing: list[str]
+    iid: float
+    predicate: Predicate
+    previous_iid: float | None = None
+    previous_predicate: Predicate | None = None
+    assumed: list[str]
+    next_predicate: Predicate | None = None
+    path: list[PathStep]
+
+
+class UnitComplianceUpdated(Event):
+    routing_key: ClassVar[str] = "unit.compliance.updated"
+
+    region_code: str
+    year: int
+    unit_code: str
+    innovations: Annotated[int, Field(ge=0)]
+    eligible: Annotated[int, Field(ge=0)]
+    compliant: bool
+
+
+class NotificationSent(Event):
+    routing_key: ClassVar[str] = "notification.sent"
+
+    dedupe_key: str
+    kind: str
+    recipients: int
+    sent_at: dt.datetime
+
+
+class NotificationFailed(Event):
+    routing_key: ClassVar[str] = "notification.failed"
+
+    dedupe_key: str
+    kind: str
+    reason: str
+    attempts: int
+    failed_at: dt.datetime
+
+
+EVENT_MODELS: dict[str, type[Event]] = {
+    model.routing_key: model
+    for model in (
+        UnitRegistered,
+        RegionProfileUpdated,
+        InnovationSubmitted,
+        InnovationScored,
+        RegionIndexUpdated,
+        UnitComplianceUpdated,
+        NotificationSent,
+        NotificationFailed,
+    )
+}

@@ -1,0 +1,35 @@
+"""Runs services in-process against the real broker and database."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from inovda_submission.app import create_app
+from inovda_submission.settings import SubmissionSettings
+from tests.support.probe import EventProbe
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def submission_settings(clean_broker: str, mongodb_url: str, drop_database: str) -> SubmissionSettings:
+    return SubmissionSettings(
+        amqp_url=clean_broker,
+        mongodb_url=mongodb_url,
+        mongodb_database=drop_database,
+        outbox_relay_interval_seconds=0.2,
+    )
+
+
+@pytest.fixture
+async def events(clean_broker: str) -> AsyncIterator[EventProbe]:
+    async with EventProbe(clean_broker) as probe:
+        yield probe
+
+
+@pytest.fixture
+async def submission(submission_settings: SubmissionSettings, events: EventProbe) -> AsyncIterator[SubmissionSettings]:
+    app = create_app(submission_settings)
+    await app.start()
+    yield submission_settings
+    await app.stop()
