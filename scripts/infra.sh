@@ -25,9 +25,9 @@ start_rabbitmq() {
     apt-get update -q >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server >/dev/null
   fi
-  if rabbitmq-diagnostics -q ping >/dev/null 2>&1; then echo "RabbitMQ is up"; return; fi
+  if port_open 5672; then echo "RabbitMQ is up"; return; fi
   RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached
-  wait_for RabbitMQ 90 rabbitmq-diagnostics -q ping
+  wait_for RabbitMQ 90 rabbitmq-diagnostics -q check_port_connectivity
 }
 
 start_ferretdb() {
