@@ -4,7 +4,9 @@ The events a message causes are stored in ONE outbox document keyed by the messa
 written after the effect itself (whose write is idempotent for the same key). The document is both the
 record that the message was handled (a redelivery finds it and does nothing twice) and the promise that
 its events go out: published right away when the broker answers, else by the relay once it is back.
-Publishing is at-least-once; every event carries a stable message id so consumers can drop repeats.
+Only the handler that recorded the document publishes it; a redelivery that finds it leaves anything
+unpublished to the relay. Publishing is at-least-once (a relay may re-send what a slow handler was
+still sending); every event carries a stable message id so consumers can drop repeats.
 """
 
 import asyncio
@@ -48,14 +50,11 @@ class Outbox:
             return False
         return True
 
-    async def pending(self, key: str) -> list[OutgoingEvent] | None:
-        """None when nothing is recorded for `key`; else the events still to publish (empty when done)."""
-        document = await self._collection.find_one({"_id": key})
-        if document is None:
-            return None
-        if document["published"]:
-            return []
-        return [OutgoingEvent.from_document(event) for event in document["events"]]
+    async def contains(self, key: str) -> bool:
+        return await self._collection.find_one({"_id": key}, {"_id": 1}) is not None
+
+    async def is_published(self, key: str) -> bool:
+        return await self._collection.find_one({"_id": key, "published": True}, {"_id": 1}) is not None
 
     async def mark_published(self, key: str) -> None:
         await self._collection.update_one({"_id": key}, {"$set": {"published": True, "published_at": _now()}})

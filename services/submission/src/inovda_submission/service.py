@@ -44,10 +44,9 @@ class IntakeService:
         source = parsed.source
         key = message_key(delivery.routing_key, source, delivery.message_id, delivery.body)
 
-        owed = await self._outbox.pending(key)
-        if owed is not None:  # handled before: publish only what the first attempt could not
-            if owed:
-                await self._relay.publish(key, owed)
+        # Handled before (a redelivery or re-send): anything still unpublished is the relay's to send,
+        # so that a copy handled concurrently on another replica cannot publish the events twice.
+        if await self._outbox.contains(key):
             return
 
         if isinstance(parsed, IntakeModel) and (rejection := await self._check_references(parsed)):
@@ -55,11 +54,8 @@ class IntakeService:
         facts = _Facts(delivery, key, self._clock())
         events = facts.rejected(parsed) if isinstance(parsed, Rejection) else await self._accept(parsed, facts)
 
-        if not await self._outbox.record(key, events):
-            events = await self._outbox.pending(key) or []  # a concurrent duplicate recorded first
-            if not events:
-                return
-        await self._relay.publish(key, events)
+        if await self._outbox.record(key, events):
+            await self._relay.publish(key, events)
 
     async def _check_references(self, model: IntakeModel) -> Rejection | None:
         if not isinstance(model, InnovationReport):
