@@ -1,17 +1,27 @@
 """A transactional-outbox substitute for a database without transactions.
 
-The events a message causes are stored in ONE outbox document keyed by the message's idempotency key,
-written after the effect itself (whose write is idempotent for the same key). The document is both the
-record that the message was handled (a redelivery finds it and does nothing twice) and the promise that
-its events go out: published right away when the broker answers, else by the relay once it is back.
-Only the handler that recorded the document publishes it; a redelivery that finds it leaves anything
-unpublished to the relay. Publishing is at-least-once (a relay may re-send what a slow handler was
-still sending); every event carries a stable message id so consumers can drop repeats.
+Events are stored in the same document write that makes them true, or right after an idempotent write,
+as a batch: `events`, `published`, `batch` (a token naming this batch) and `created_at`. A collection of
+such documents is an `Outbox`. Two kinds exist:
+
+- a dedicated outbox collection, one document per handled message, keyed by the message's idempotency key:
+  the document is also the record that the message was handled (`record`);
+- a field-level outbox inside a read-model document (a region's index): a conditional update both changes
+  the document and stages the events that announce the change (`stage`), in one atomic write.
+
+Only the handler that wrote a batch publishes it right away; anything left unpublished (the broker was away,
+the process died) is published by the relay. Publishing is at-least-once; every event carries a stable
+message id so consumers can drop repeats. A batch is marked published only if it is still the current one,
+so a newer batch staged meanwhile is never marked by mistake.
 """
 
 import asyncio
 import datetime as dt
 import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from faststream.rabbit import RabbitBroker
 from pymongo import ASCENDING
@@ -29,6 +39,14 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@dataclass(frozen=True)
+class PendingBatch:
+    outbox: "Outbox"
+    key: str
+    batch: str
+    events: list[OutgoingEvent]
+
+
 class Outbox:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._collection = collection
@@ -36,19 +54,23 @@ class Outbox:
     async def ensure_indexes(self) -> None:
         await self._collection.create_index([("published", ASCENDING), ("created_at", ASCENDING)])
 
-    async def record(self, key: str, events: list[OutgoingEvent]) -> bool:
-        """Store the events of the message `key`; False when they were stored already (a redelivery)."""
-        document = {
-            "_id": key,
-            "events": [event.to_document() for event in events],
-            "published": not events,
-            "created_at": _now(),
-        }
+    async def record(self, key: str, events: list[OutgoingEvent]) -> PendingBatch | None:
+        """Store the events of the message `key`; None when they were stored already (a redelivery)."""
         try:
-            await self._collection.insert_one(document)
+            await self._collection.insert_one({"_id": key, **self._batch_fields(key, events)})
         except DuplicateKeyError:
-            return False
-        return True
+            return None
+        return PendingBatch(self, key, key, events)
+
+    async def stage(
+        self, key: str, condition: dict[str, Any], events: list[OutgoingEvent], changes: dict[str, Any]
+    ) -> PendingBatch | None:
+        """Apply `changes` to document `key` if it meets `condition`, staging `events` in the same write."""
+        batch = uuid.uuid4().hex
+        result = await self._collection.update_one(
+            {"_id": key, **condition}, {"$set": {**changes, **self._batch_fields(batch, events)}}
+        )
+        return PendingBatch(self, key, batch, events) if result.matched_count else None
 
     async def contains(self, key: str) -> bool:
         return await self._collection.find_one({"_id": key}, {"_id": 1}) is not None
@@ -56,11 +78,13 @@ class Outbox:
     async def is_published(self, key: str) -> bool:
         return await self._collection.find_one({"_id": key, "published": True}, {"_id": 1}) is not None
 
-    async def mark_published(self, key: str) -> None:
-        await self._collection.update_one({"_id": key}, {"$set": {"published": True, "published_at": _now()}})
+    async def mark_published(self, key: str, batch: str) -> None:
+        await self._collection.update_one(
+            {"_id": key, "batch": batch}, {"$set": {"published": True, "published_at": _now()}}
+        )
 
-    async def claim_stale(self, older_than: dt.timedelta, limit: int = 100) -> list[Document]:
-        """Unpublished documents older than `older_than`, each leased to this caller for a while."""
+    async def claim_stale(self, older_than: dt.timedelta, limit: int = 100) -> list[PendingBatch]:
+        """Unpublished batches older than `older_than`, each leased to this caller for a while."""
         now = _now()
         claimed = []
         cursor = self._collection.find({"published": False, "created_at": {"$lt": now - older_than}}, {"_id": 1}).limit(
@@ -76,36 +100,47 @@ class Outbox:
                 {"$set": {"lease_until": now + LEASE}},
             )
             if document is not None:
-                claimed.append(document)
+                events = [OutgoingEvent.from_document(event) for event in document["events"]]
+                claimed.append(PendingBatch(self, document["_id"], document["batch"], events))
         return claimed
+
+    @staticmethod
+    def _batch_fields(batch: str, events: list[OutgoingEvent]) -> dict[str, Any]:
+        return {
+            "events": [event.to_document() for event in events],
+            "published": not events,
+            "batch": batch,
+            "created_at": _now(),
+        }
 
 
 class OutboxRelay:
-    """Publishes outbox documents: right after they are written, and later for any that were left behind."""
+    """Publishes batches: right after they are written, and later any that were left behind."""
 
-    def __init__(self, outbox: Outbox, broker: RabbitBroker, interval_seconds: float) -> None:
-        self._outbox = outbox
+    def __init__(self, outboxes: Sequence[Outbox], broker: RabbitBroker, interval_seconds: float) -> None:
+        self._outboxes = outboxes
         self._broker = broker
         self._interval = interval_seconds
 
-    async def publish(self, key: str, events: list[OutgoingEvent]) -> None:
-        if events:
-            await publish_events(self._broker, events)
-        await self._outbox.mark_published(key)
+    async def publish(self, pending: PendingBatch) -> None:
+        if pending.events:
+            await publish_events(self._broker, pending.events)
+        await pending.outbox.mark_published(pending.key, pending.batch)
 
     async def relay_stale_once(self) -> int:
-        documents = await self._outbox.claim_stale(older_than=dt.timedelta(seconds=self._interval * 2))
-        for document in documents:
-            events = [OutgoingEvent.from_document(event) for event in document["events"]]
-            await self.publish(document["_id"], events)
-        return len(documents)
+        relayed = 0
+        for outbox in self._outboxes:
+            for pending in await outbox.claim_stale(older_than=dt.timedelta(seconds=self._interval * 2)):
+                await self.publish(pending)
+                relayed += 1
+        return relayed
 
     async def run(self) -> None:
         while True:
             try:
                 relayed = await self.relay_stale_once()
                 if relayed:
-                    log.info("outbox relay published the events of %d stored messages", relayed)
+                    log.info("outbox relay published %d batches of events left behind", relayed)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the relay must outlive broker and database outages

@@ -32,7 +32,7 @@ def create_app(settings: SubmissionSettings) -> FastStream:
     database = mongo[settings.mongodb_database]
     store = SubmissionStore(database)
     outbox = Outbox(database["outbox"])
-    relay = OutboxRelay(outbox, broker, settings.outbox_relay_interval_seconds)
+    relay = OutboxRelay([outbox], broker, settings.outbox_relay_interval_seconds)
     service = IntakeService(store, outbox, relay, clock=lambda: dt.datetime.now(dt.UTC))
     register_handlers(broker, service)
     background: list[asyncio.Task[None]] = []

@@ -54,8 +54,8 @@ class IntakeService:
         facts = _Facts(delivery, key, self._clock())
         events = facts.rejected(parsed) if isinstance(parsed, Rejection) else await self._accept(parsed, facts)
 
-        if await self._outbox.record(key, events):
-            await self._relay.publish(key, events)
+        if pending := await self._outbox.record(key, events):
+            await self._relay.publish(pending)
 
     async def _check_references(self, model: IntakeModel) -> Rejection | None:
         if not isinstance(model, InnovationReport):
