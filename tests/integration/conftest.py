@@ -1,9 +1,13 @@
 """Runs services in-process against the real broker and database."""
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
 
+from inovda_scoring.app import create_app as create_scoring_app
+from inovda_scoring.settings import ScoringSettings
 from inovda_submission.app import create_app
 from inovda_submission.settings import SubmissionSettings
 from tests.support.probe import EventProbe
@@ -33,3 +37,24 @@ async def submission(submission_settings: SubmissionSettings, events: EventProbe
     await app.start()
     yield submission_settings
     await app.stop()
+
+
+@pytest.fixture
+def scoring_settings(clean_broker: str, mongodb_url: str, drop_database: str) -> ScoringSettings:
+    return ScoringSettings(
+        amqp_url=clean_broker,
+        mongodb_url=mongodb_url,
+        mongodb_database=f"{drop_database}_scoring",
+        outbox_relay_interval_seconds=0.2,
+    )
+
+
+@pytest.fixture
+async def scoring(
+    scoring_settings: ScoringSettings, events: EventProbe, mongo: AsyncMongoClient[Any]
+) -> AsyncIterator[ScoringSettings]:
+    app = create_scoring_app(scoring_settings)
+    await app.start()
+    yield scoring_settings
+    await app.stop()
+    await mongo.drop_database(scoring_settings.mongodb_database)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+from aiormq.exceptions import ChannelNotFoundEntity
 
 from .consumer import DEATH_AT, DEATH_ATTEMPTS, DEATH_QUEUE, DEATH_REASON
 from .messaging import ORIGINAL_ROUTING_KEY
@@ -63,6 +64,14 @@ def dead_letter_queues(queue: str | None) -> list[str]:
     return [f"{name}.dead" for name in names]
 
 
+async def _existing_queue(channel: AbstractChannel, name: str) -> AbstractQueue | None:
+    """The queue, or None where it was never declared (its service has not run against this broker)."""
+    try:
+        return await channel.get_queue(name, ensure=True)
+    except ChannelNotFoundEntity:
+        return None
+
+
 async def list_dead_letters(amqp_url: str, queue: str | None = None, limit: int = 100) -> list[DeadLetter]:
     """Read dead letters without removing them: they return to their queue when the channel closes."""
     found: list[DeadLetter] = []
@@ -70,13 +79,14 @@ async def list_dead_letters(amqp_url: str, queue: str | None = None, limit: int 
     async with connection:
         for name in dead_letter_queues(queue):
             channel = await connection.channel()
-            dead_queue = await channel.get_queue(name, ensure=True)
-            while len(found) < limit:
+            dead_queue = await _existing_queue(channel, name)
+            while dead_queue is not None and len(found) < limit:
                 message = await dead_queue.get(no_ack=False, fail=False)
                 if message is None:
                     break
                 found.append(describe(message, name))
-            await channel.close()
+            if not channel.is_closed:
+                await channel.close()
     return found
 
 
@@ -89,9 +99,9 @@ async def replay_dead_letters(
     async with connection:
         for name in dead_letter_queues(queue):
             channel = await connection.channel(publisher_confirms=True)
-            dead_queue = await channel.get_queue(name, ensure=True)
+            dead_queue = await _existing_queue(channel, name)
             skipped: list[AbstractIncomingMessage] = []
-            while len(replayed) < limit:
+            while dead_queue is not None and len(replayed) < limit:
                 message = await dead_queue.get(no_ack=False, fail=False)
                 if message is None:
                     break
@@ -104,7 +114,8 @@ async def replay_dead_letters(
                 replayed.append(letter)
             for message in skipped:
                 await message.nack(requeue=True)
-            await channel.close()
+            if not channel.is_closed:
+                await channel.close()
     return replayed
 
 

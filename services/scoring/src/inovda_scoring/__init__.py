@@ -1,0 +1,1 @@
+"""Inovda scoring service: scores innovations and keeps each region's IID."""

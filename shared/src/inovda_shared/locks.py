@@ -1,0 +1,69 @@
+"""Mutual exclusion between replicas, built on the one write FerretDB makes atomic: an insert under a
+unique index.
+
+FerretDB 1.x (SQLite) applies an update by reading the document, changing it and writing it back, with
+nothing to stop a concurrent update in between: 100 concurrent `$inc` of one field leave it at about 10,
+and conditional updates on a version field all "succeed". Inserts of the same `_id` do conflict reliably.
+So a document that several handlers may change is changed only while holding its lock: a document
+inserted under the lock's name, deleted when done, and taken over when its holder died (after `ttl`).
+Within one process an asyncio lock queues the contenders first, so the database sees one at a time.
+"""
+
+import asyncio
+import contextlib
+import datetime as dt
+import random
+import uuid
+import weakref
+from collections.abc import AsyncIterator
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from .mongo import Document, DuplicateKeyError
+
+DEFAULT_TTL = dt.timedelta(seconds=30)
+
+
+class LockTimeoutError(TimeoutError):
+    pass
+
+
+class DocumentLocks:
+    def __init__(self, collection: AsyncCollection[Document], ttl: dt.timedelta = DEFAULT_TTL) -> None:
+        self._collection = collection
+        self._ttl = ttl
+        self._owner = uuid.uuid4().hex
+        self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str, wait: dt.timedelta = dt.timedelta(seconds=60)) -> AsyncIterator[None]:
+        local = self._local.get(key)
+        if local is None:
+            local = self._local[key] = asyncio.Lock()
+        async with local:
+            token = await self._acquire(key, wait)
+            try:
+                yield
+            finally:
+                await self._collection.delete_one({"_id": key, "token": token})
+
+    async def _acquire(self, key: str, wait: dt.timedelta) -> str:
+        token = f"{self._owner}:{uuid.uuid4().hex[:8]}"
+        deadline = dt.datetime.now(dt.UTC) + wait
+        delay = 0.002
+        while True:
+            now = dt.datetime.now(dt.UTC)
+            try:
+                await self._collection.insert_one({"_id": key, "token": token, "expires_at": now + self._ttl})
+                return token
+            except DuplicateKeyError:
+                pass
+            held = await self._collection.find_one({"_id": key})
+            if held is not None and held["expires_at"] < now:
+                # Its holder died: take it over. Deleting by the dead holder's token leaves a live lock alone.
+                await self._collection.delete_one({"_id": key, "token": held["token"]})
+                continue
+            if now > deadline:
+                raise LockTimeoutError(f"lock {key!r} still held after {wait.total_seconds():.0f}s")
+            await asyncio.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.1)
