@@ -1,8 +1,8 @@
 """The scoring service against real RabbitMQ and a real MongoDB-protocol server."""
 
 import asyncio
-import itertools
 import datetime as dt
+import itertools
 import json
 import random
 import uuid

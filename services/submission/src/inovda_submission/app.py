@@ -4,6 +4,7 @@ import asyncio
 import datetime as dt
 
 from faststream import FastStream
+
 from inovda_shared.logs import configure_logging
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import Outbox, OutboxRelay
