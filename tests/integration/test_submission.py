@@ -256,3 +256,18 @@ async def test_a_message_whose_handler_keeps_failing_is_dead_lettered_with_its_r
     assert (await answer(events, "poison-1"))["status"] == "accepted"
     await app.stop()
     assert await list_dead_letters(submission_settings.amqp_url, SUBMISSION_QUEUE.name) == []
+
+
+async def test_a_revision_cannot_move_an_innovation_to_another_year(
+    submission: SubmissionSettings, events: EventProbe
+) -> None:
+    await register_unit(submission, events)
+    first, moved = new_id(), new_id()
+    await send(submission, "innovation.report.v1", samples.innovation(), first)
+    assert (await answer(events, first))["status"] == "accepted"
+    await send(submission, "innovation.report.v1", samples.innovation(year=2027), moved)
+
+    rejection = await answer(events, moved)
+    assert rejection["status"] == "rejected"
+    assert [(reason["field"], reason["code"]) for reason in rejection["reasons"]] == [("year", "immutable_field")]
+    assert len(events.matching("innovation.submitted")) == 1

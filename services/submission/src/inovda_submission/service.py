@@ -60,18 +60,35 @@ class IntakeService:
     async def _check_references(self, model: IntakeModel) -> Rejection | None:
         if not isinstance(model, InnovationReport):
             return None
-        if await self._store.units.latest(unit_id(model.region_code, model.unit_code)) is not None:
+        reasons = []
+        if await self._store.units.latest(unit_id(model.region_code, model.unit_code)) is None:
+            reasons.append(
+                Reason(
+                    field="unit_code",
+                    code="unknown_unit",
+                    message=(
+                        f"unit_code: unit '{model.unit_code}' is not registered in region {model.region_code}; "
+                        "publish unit.upsert.v1 for it first"
+                    ),
+                )
+            )
+        earlier = await self._store.innovations.latest(entity_id(model))
+        for name in ("region_code", "year"):
+            if earlier is not None and earlier[name] != getattr(model, name):
+                reasons.append(
+                    Reason(
+                        field=name,
+                        code="immutable_field",
+                        message=(
+                            f"{name}: innovation '{model.external_id}' was reported for {earlier[name]}; "
+                            "a revision cannot move it (report it under a new external_id)"
+                        ),
+                    )
+                )
+        if not reasons:
             return None
-        reason = Reason(
-            field="unit_code",
-            code="unknown_unit",
-            message=(
-                f"unit_code: unit '{model.unit_code}' is not registered in region {model.region_code}; "
-                "publish unit.upsert.v1 for it first"
-            ),
-        )
         return Rejection(
-            [reason],
+            reasons,
             source=model.source,
             key=model.key(),
             region_code=model.region_code,

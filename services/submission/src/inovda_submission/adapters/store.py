@@ -1,13 +1,13 @@
 """Versioned storage for units, region profiles and innovations.
 
-Each kind has two collections: `<kind>_versions` (the history: one document per version, unique by
-entity and version, and by the message that created it) and `<kind>` (the latest version of each entity).
-Without transactions, a save is made idempotent by the message key: a redelivered message finds the
-version it created and gets the same answer, and a concurrent writer loses the race on the unique
-index and retries with the next version number.
+Each kind has one collection, `<kind>_versions`: the history, one document per version, unique by entity
+and version, and by the message that created it. The latest version is the one with the highest number.
+Versions are only ever inserted: an insert under a unique index is the one write FerretDB makes atomic
+(see `inovda_shared.locks`). A save is idempotent by the message key (a redelivered message finds the
+version it created and gets the same answer), and of two concurrent writers of the same entity the
+loser meets the unique index and retries with the next version number.
 """
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +25,6 @@ class Saved:
 
 class VersionedCollection:
     def __init__(self, database: AsyncDatabase[Document], kind: str) -> None:
-        self._latest = database[kind]
         self._versions = database[f"{kind}_versions"]
 
     async def ensure_indexes(self) -> None:
@@ -36,7 +35,6 @@ class VersionedCollection:
         """Store `data` as the next version of `entity` unless it equals the latest one."""
         created = await self._versions.find_one({"message_key": message}, {"version": 1})
         if created is not None:
-            await self._point_latest_at(entity, created["version"])
             return Saved(created["version"], changed=True)
         while True:
             latest = await self._latest_version(entity)
@@ -57,11 +55,10 @@ class VersionedCollection:
                 )
             except DuplicateKeyError:
                 continue  # another writer took this version number (or this message): look again
-            await self._point_latest_at(entity, version)
             return Saved(version, changed=True)
 
     async def latest(self, entity: str) -> Document | None:
-        document = await self._latest.find_one({"_id": entity})
+        document = await self._latest_version(entity)
         return document["data"] if document else None
 
     async def history(self, entity: str) -> list[Document]:
@@ -71,19 +68,6 @@ class VersionedCollection:
     async def _latest_version(self, entity: str) -> Document | None:
         cursor = self._versions.find({"entity_id": entity}).sort("version", DESCENDING).limit(1)
         return next(iter(await cursor.to_list(1)), None)
-
-    async def _point_latest_at(self, entity: str, version: int) -> None:
-        stored = await self._versions.find_one({"_id": f"{entity}#{version}"})
-        if stored is None:
-            return
-        # A duplicate key means the latest document already points at this or a newer version.
-        with contextlib.suppress(DuplicateKeyError):
-            await self._latest.update_one(
-                {"_id": entity, "version": {"$lt": version}},
-                {"$set": {"version": version, "content_hash": stored["content_hash"], "data": stored["data"]}},
-                upsert=True,
-            )
-
 
 class SubmissionStore:
     def __init__(self, database: AsyncDatabase[Document]) -> None:
