@@ -9,13 +9,19 @@ from collections.abc import Sequence
 from inovda_shared.deadletters import DeadLetter, list_dead_letters, replay_dead_letters
 
 from .publish import publish_path
+from .scoring import as_json, parse_changes, render_index, render_path, render_what_if, scoring_library
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_MONGODB_URL = "mongodb://127.0.0.1:27017/"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inovda", description="Operate Inovda from the command line.")
     parser.add_argument("--amqp-url", default=os.environ.get("AMQP_URL", DEFAULT_AMQP_URL))
+    parser.add_argument("--mongodb-url", default=os.environ.get("MONGODB_URL", DEFAULT_MONGODB_URL))
+    parser.add_argument(
+        "--scoring-database", default=os.environ.get("SCORING_DATABASE", "inovda_scoring"), help="scoring's database"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     publish = commands.add_parser("publish", help="publish intake messages as an outside system would")
@@ -31,6 +37,27 @@ def _parser() -> argparse.ArgumentParser:
     dlq_replay = dlq_commands.add_parser("replay", help="send dead letters back to the queue they died in")
     dlq_replay.add_argument("--queue", help="a service queue (default: all)")
     dlq_replay.add_argument("--message-id", help="replay only this message")
+
+    for name, text in (
+        ("index", "the region's index and predicate now"),
+        ("path", "the smallest set of actions that reaches the next predicate"),
+        ("what-if", "the index if the given changes were made (nothing is stored)"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--region", required=True, help="BPS code, e.g. 64.02")
+        command.add_argument("--year", type=int, required=True, help="assessment year")
+        command.add_argument("--json", action="store_true", help="machine-readable output")
+        if name == "path":
+            command.add_argument("--max-steps", type=int, default=50)
+        if name == "what-if":
+            command.add_argument(
+                "--change",
+                action="append",
+                required=True,
+                help='a JSON change, repeatable: {"change": "set_spd_level", "indicator_id": "6", "level": 3}; '
+                '"set_sid_claim" (external_id, indicator_id, level, has_evidence), "make_eligible" (external_id), '
+                '"add_innovations" (count, maturity, affairs)',
+            )
     return parser
 
 
@@ -42,8 +69,24 @@ def _print_letters(letters: Sequence[DeadLetter], verb: str) -> None:
     print(f"{len(letters)} dead letter(s) {verb}")
 
 
+async def _scoring(args: argparse.Namespace) -> str:
+    async with scoring_library(args.mongodb_url, args.scoring_database) as scoring:
+        if args.command == "index":
+            figures = await scoring.index(args.region, args.year)
+            return as_json(figures) if args.json else render_index(args.region, args.year, figures)
+        if args.command == "path":
+            plan = await scoring.path(args.region, args.year, max_steps=args.max_steps)
+            return as_json(plan) if args.json else render_path(args.region, args.year, plan)
+        changes = parse_changes(args.change)
+        before = await scoring.index(args.region, args.year)
+        after = await scoring.what_if(args.region, args.year, changes)
+        return as_json(after) if args.json else render_what_if(before, after)
+
+
 async def _run(args: argparse.Namespace) -> int:
-    if args.command == "publish":
+    if args.command in ("index", "path", "what-if"):
+        print(await _scoring(args))
+    elif args.command == "publish":
         answered = await publish_path(args.amqp_url, args.path)
         print(f"published {answered} message(s)")
     elif args.dlq_command == "list":
@@ -57,6 +100,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
         sys.exit(asyncio.run(_run(args)))
-    except ValueError as exc:
+    except (ValueError, LookupError) as exc:  # also a ValidationError and an unknown rubric year
         print(f"inovda: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -69,6 +69,7 @@ class VersionedCollection:
         cursor = self._versions.find({"entity_id": entity}).sort("version", DESCENDING).limit(1)
         return next(iter(await cursor.to_list(1)), None)
 
+
 class SubmissionStore:
     def __init__(self, database: AsyncDatabase[Document]) -> None:
         self.units = VersionedCollection(database, "units")

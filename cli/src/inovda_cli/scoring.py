@@ -1,0 +1,81 @@
+"""The scoring questions an operator asks: where does the region stand, what would lift it, what if.
+
+These read the scoring service's read model through its own library (`ScoringService`), never by hand.
+Texts are in Bahasa Indonesia: they are read by the innovation office.
+"""
+
+import datetime as dt
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from pydantic import TypeAdapter
+
+from inovda_scoring.adapters.readmodel import ScoringStore
+from inovda_scoring.domain import IndexFigures, PathPlan, WhatIfChange
+from inovda_scoring.service import ScoringService
+from inovda_shared.mongo import connect
+
+CHANGES = TypeAdapter(WhatIfChange)
+
+
+@asynccontextmanager
+async def scoring_library(mongodb_url: str, database: str) -> AsyncIterator[ScoringService]:
+    client = connect(mongodb_url)
+    try:
+        store = ScoringStore(client[database])
+        # Queries only: nothing is published, so no relay is needed.
+        yield ScoringService(store, relay=None, clock=lambda: dt.datetime.now(dt.UTC), path_candidates=0, path_steps=0)  # type: ignore[arg-type]
+    finally:
+        await client.close()
+
+
+def parse_changes(texts: Sequence[str]) -> list[WhatIfChange]:
+    """Each text a JSON object, e.g. {"change": "set_spd_level", "indicator_id": "6", "level": 3}."""
+    return [CHANGES.validate_json(text) for text in texts]
+
+
+def points(value: float) -> str:
+    return f"{value:.2f}".replace(".", ",")
+
+
+def render_index(region_code: str, year: int, figures: IndexFigures) -> str:
+    lines = [
+        f"Wilayah {region_code}, tahun penilaian {year}",
+        f"IID {points(figures.iid)} ({figures.predicate})",
+        f"  SPD {points(figures.spd)}; {figures.n} inovasi memenuhi syarat; pembagi {figures.divisor}; "
+        f"rata-rata kematangan {points(figures.average_maturity)}; skor jumlah inovasi {points(figures.count_score)}",
+        f"  urusan pelayanan dasar tercakup: {', '.join(figures.yandas_covered) or '-'}",
+        f"  belum tercakup: {', '.join(figures.yandas_missing) or '-'}",
+    ]
+    return "\n".join(lines)
+
+
+def render_path(region_code: str, year: int, plan: PathPlan) -> str:
+    lines = [f"Wilayah {region_code}, tahun penilaian {year}: IID {points(plan.start_iid)} ({plan.start_predicate})"]
+    if plan.target_predicate is None:
+        lines.append("Sudah berada di predikat tertinggi.")
+        return "\n".join(lines)
+    lines.append(f"Target: {plan.target_predicate} (IID minimal {points(plan.target_iid or 0)})")
+    width = max((len(step.description) for step in plan.steps), default=10)
+    lines.append(f"{'#':>3}  {'Langkah':<{width}}  {'+IID':>6}  {'IID':>6}")
+    for number, step in enumerate(plan.steps, start=1):
+        lines.append(f"{number:>3}  {step.description:<{width}}  {points(step.gain):>6}  {points(step.iid_after):>6}")
+    outcome = "tercapai" if plan.reached else "belum tercapai"
+    lines.append(
+        f"Total: {plan.step_count} langkah, +{points(plan.total_gain)} poin -> IID {points(plan.final_iid)} "
+        f"({plan.final_predicate}); target {outcome}."
+    )
+    lines.extend(f"Catatan: {note}" for note in plan.notes)
+    return "\n".join(lines)
+
+
+def render_what_if(before: IndexFigures, after: IndexFigures) -> str:
+    return (
+        f"Sebelum: IID {points(before.iid)} ({before.predicate})\n"
+        f"Sesudah: IID {points(after.iid)} ({after.predicate}), selisih {points(after.iid - before.iid)}"
+    )
+
+
+def as_json(value: IndexFigures | PathPlan) -> str:
+    return json.dumps(value.model_dump(mode="json"), ensure_ascii=False, indent=2)
