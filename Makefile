@@ -34,7 +34,7 @@ lint: setup
 	$(BIN)/mypy shared/src services/*/src cli/src tests
 
 demo: infra
-	@echo "the demo arrives with the notification service; for now: $(BIN)/inovda-submission"
+	$(BIN)/inovda demo
 
 clean:
 	rm -rf $(VENV) var

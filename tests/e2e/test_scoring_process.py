@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from inovda_cli.processes import ServiceProcess
 from inovda_cli.publish import IntakeMessage, publish_messages
 from tests.support import samples
 from tests.support.probe import EventProbe
-from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

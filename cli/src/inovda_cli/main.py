@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from inovda_shared.deadletters import DeadLetter, list_dead_letters, replay_dead_letters
 
+from .demo import run_demo
 from .publish import publish_path
 from .scoring import as_json, parse_changes, render_index, render_path, render_what_if, scoring_library
 
@@ -28,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument(
         "path", help="a JSON-lines file or a folder of them; each line {routing_key, body[, message_id]}"
     )
+
+    demo = commands.add_parser("demo", help="run the services on Kukar's demo data and print the report")
+    demo.add_argument("--keep-running", action="store_true", help="leave the services running afterwards")
 
     dlq = commands.add_parser("dlq", help="dead-lettered messages")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
@@ -86,6 +90,8 @@ async def _scoring(args: argparse.Namespace) -> str:
 async def _run(args: argparse.Namespace) -> int:
     if args.command in ("index", "path", "what-if"):
         print(await _scoring(args))
+    elif args.command == "demo":
+        await run_demo(args.amqp_url, args.mongodb_url, keep_running=args.keep_running)
     elif args.command == "publish":
         answered = await publish_path(args.amqp_url, args.path)
         print(f"published {answered} message(s)")

@@ -14,7 +14,7 @@ from pydantic import TypeAdapter
 from inovda_scoring.adapters.readmodel import ScoringStore
 from inovda_scoring.domain import IndexFigures, PathPlan, WhatIfChange
 from inovda_scoring.service import ScoringService
-from inovda_shared.mongo import connect
+from inovda_shared.mongo import Document, connect
 
 CHANGES = TypeAdapter(WhatIfChange)
 
@@ -48,6 +48,20 @@ def render_index(region_code: str, year: int, figures: IndexFigures) -> str:
         f"  urusan pelayanan dasar tercakup: {', '.join(figures.yandas_covered) or '-'}",
         f"  belum tercakup: {', '.join(figures.yandas_missing) or '-'}",
     ]
+    return "\n".join(lines)
+
+
+def render_compliance(year: int, rows: Sequence[Document]) -> str:
+    compliant = sum(1 for row in rows if row["compliant"])
+    lines = [
+        f"Kepatuhan unit {year}: {compliant} dari {len(rows)} unit sudah melaporkan inovasi (yang belum, lebih dulu)",
+        f"{'Unit':<48} {'Jenis':<10} {'Inovasi':>7} {'Memenuhi syarat':>15}  Status",
+    ]
+    for row in rows:
+        status = "sudah" if row["compliant"] else "BELUM"
+        lines.append(
+            f"{row['name'][:48]:<48} {row['kind']:<10} {row['innovations']:>7} {row['eligible']:>15}  {status}"
+        )
     return "\n".join(lines)
 
 

@@ -10,17 +10,17 @@ from types import TracebackType
 
 import aio_pika
 
-LOG_DIR = Path(__file__).resolve().parents[2] / "var" / "log" / "tests"
-
 
 class ServiceProcess:
-    def __init__(self, command: str, env: dict[str, str], queue: str) -> None:
+    """A service started from the console script beside this Python, ready once it consumes its queue."""
+
+    def __init__(self, command: str, env: dict[str, str], queue: str, log_dir: Path = Path("var/log")) -> None:
         self.command = command
         self.queue = queue
         self._env = {**os.environ, **env}
         self._process: subprocess.Popen[bytes] | None = None
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
-        self.log_path = LOG_DIR / f"{command}-{os.getpid()}.log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"{command}-{os.getpid()}-{id(self):x}.log"
 
     @property
     def process(self) -> subprocess.Popen[bytes]:
@@ -30,7 +30,8 @@ class ServiceProcess:
     async def __aenter__(self) -> "ServiceProcess":
         executable = Path(sys.executable).parent / self.command
         with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen([str(executable)], env=self._env, stdout=log, stderr=log)
+            # Starting a process returns at once; only waiting for one would block the loop.
+            self._process = subprocess.Popen([str(executable)], env=self._env, stdout=log, stderr=log)  # noqa: ASYNC220
         await self.wait_until_consuming()
         return self
 
@@ -44,10 +45,10 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 self._process.kill()
 
-    async def wait_until_consuming(self, timeout: float = 30.0) -> None:
+    async def wait_until_consuming(self, within_seconds: float = 30.0) -> None:
         connection = await aio_pika.connect(self._env["AMQP_URL"])
         async with connection:
-            for _ in range(int(timeout * 5)):
+            for _ in range(int(within_seconds * 5)):
                 if self.process.poll() is not None:
                     raise RuntimeError(f"{self.command} exited with {self.process.returncode}; see {self.log_path}")
                 channel = await connection.channel()
@@ -62,7 +63,7 @@ class ServiceProcess:
                         await channel.close()
                 await asyncio.sleep(0.2)
         raise TimeoutError(
-            f"{self.command} did not start consuming {self.queue} within {timeout}s; see {self.log_path}"
+            f"{self.command} did not start consuming {self.queue} within {within_seconds}s; see {self.log_path}"
         )
 
     def stop(self, timeout: float = 40.0) -> int:
