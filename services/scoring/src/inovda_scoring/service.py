@@ -37,7 +37,7 @@ from .domain import (
     score_innovation,
     what_if,
 )
-from .domain.potential import improvement_potential
+from .domain.potential import improvement_potential, top_improvements
 
 Clock = Callable[[], dt.datetime]
 
@@ -249,6 +249,7 @@ class ScoringService:
             region_code=placement.region_code,
             year=placement.year,
             unit_code=placement.unit_code,
+            version=summary["version"],
             compliant=content["innovations"] > 0,
             **content,
         )
@@ -301,6 +302,7 @@ class ScoringService:
             "ineligible_reasons": list(score.ineligible_reasons),
             "contribution": score.contribution().model_dump(mode="json"),
             "potential": improvement_potential(score, rubric),
+            "top_improvements": [item.model_dump() for item in top_improvements(score, rubric)],
             "scored_at": self._clock(),
         }
 
@@ -319,6 +321,7 @@ class ScoringService:
             indicators=document["indicators"],
             eligible=document["eligible"],
             ineligible_reasons=document["ineligible_reasons"],
+            top_improvements=document.get("top_improvements", []),
         )
 
 

@@ -84,6 +84,18 @@ class IndicatorScore(BaseModel):
     has_evidence: bool
 
 
+class IndicatorImprovement(BaseModel):
+    """An SID indicator of an innovation and the maturity points reaching its top level would gain."""
+
+    model_config = ConfigDict(frozen=True)
+
+    indicator_id: str
+    name: str
+    level: int  # 0: not filled
+    has_evidence: bool
+    points: int
+
+
 class InnovationScored(Event):
     routing_key: ClassVar[str] = "innovation.scored"
 
@@ -98,6 +110,7 @@ class InnovationScored(Event):
     indicators: dict[str, IndicatorScore]
     eligible: bool
     ineligible_reasons: list[str]
+    top_improvements: list[IndicatorImprovement] = []
 
 
 class PathStep(BaseModel):
@@ -143,6 +156,7 @@ class UnitComplianceUpdated(Event):
     region_code: str
     year: int
     unit_code: str
+    version: int = 0
     innovations: Annotated[int, Field(ge=0)]
     eligible: Annotated[int, Field(ge=0)]
     compliant: bool

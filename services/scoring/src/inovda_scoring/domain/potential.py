@@ -1,5 +1,7 @@
 """How much an innovation could still add to its region: used to pick the path's candidates cheaply."""
 
+from inovda_shared.contracts.events import IndicatorImprovement
+
 from .maturity import InnovationScore, eligibility_gaps
 from .rubric import MAX_LEVEL, Rubric
 
@@ -16,3 +18,29 @@ def improvement_potential(score: InnovationScore, rubric: Rubric) -> int:
     ceiling = MAX_LEVEL * rubric.max_sid_weight
     missing_points = ceiling - score.maturity
     return missing_points + (score.maturity if gaps else 0)
+
+
+def top_improvements(score: InnovationScore, rubric: Rubric, count: int = 3) -> list[IndicatorImprovement]:
+    """The SID indicators whose improvement gains the innovation the most maturity points.
+
+    A missing indicator can be filled at the top level; one without evidence regains its score once
+    evidence is added, and more if its level is raised too; any other can be raised to the top level.
+    """
+    options = []
+    for indicator_id, indicator in rubric.sid.items():
+        claim = score.facts.claims.get(indicator_id)
+        current_points = score.indicators[indicator_id].score if indicator_id in score.indicators else 0
+        gain = int(indicator.weight * MAX_LEVEL - current_points)
+        if gain <= 0:
+            continue
+        options.append(
+            IndicatorImprovement(
+                indicator_id=indicator_id,
+                name=indicator.name,
+                level=claim.level if claim else 0,
+                has_evidence=bool(claim and claim.has_evidence),
+                points=gain,
+            )
+        )
+    options.sort(key=lambda option: (-option.points, int(option.indicator_id)))
+    return options[:count]
