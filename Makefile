@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := shared services/submission services/scoring cli
+PACKAGES := shared services/submission services/scoring services/notification cli
 INSTALLED := $(VENV)/.installed
 
 .PHONY: setup infra infra-stop test lint demo clean

@@ -1,0 +1,1 @@
+"""Inovda notification service: emails to units, mentors and the innovation office."""

@@ -1,0 +1,1 @@
+"""SMTP delivery and the notification service's own MongoDB collections."""

@@ -1,0 +1,170 @@
+"""The notification service's own database: contacts, what it knows of compliance and the index, and
+the sent log.
+
+The sent log (`emails`) is keyed by each email's dedupe key: recording an email is an insert under a
+unique `_id`, the one write FerretDB makes atomic, so a redelivered event, a second replica running the
+same schedule, or a restart can record an email only once. An email's later changes (sent, retry,
+failed) are made under its lock (`inovda_shared.locks`), as are changes to one contact.
+"""
+
+import contextlib
+import datetime as dt
+from typing import Any
+
+from pymongo import ASCENDING
+
+from inovda_shared.locks import DocumentLocks
+from inovda_shared.mongo import AsyncDatabase, Document, DuplicateKeyError
+from inovda_shared.outbox import Outbox
+
+from ..domain import EmailMessage, RegionContact, UnitContact
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+class NotificationStore:
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
+        self.units = database["units"]
+        self.regions = database["regions"]
+        self.compliance = database["compliance"]
+        self.index_history = database["index_history"]
+        self.receipts = database["receipts"]
+        self.reminder_stages = database["reminder_stages"]
+        self.emails = database["emails"]
+        self.outbox = Outbox(database["outbox"])
+        self.locks = DocumentLocks(database["locks"])
+
+    async def ensure_indexes(self) -> None:
+        await self.units.create_index("region_code")
+        await self.compliance.create_index([("region_code", ASCENDING), ("year", ASCENDING)])
+        await self.index_history.create_index([("region_code", ASCENDING), ("year", ASCENDING), ("at", ASCENDING)])
+        await self.receipts.create_index([("region_code", ASCENDING), ("year", ASCENDING), ("at", ASCENDING)])
+        await self.emails.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
+        await self.outbox.ensure_indexes()
+
+    # --- contacts and facts ------------------------------------------------------------------------
+
+    async def save_versioned(self, collection: str, key: str, version: int, document: Document) -> bool:
+        """Store `document` as `key` unless a newer version is stored."""
+        target = getattr(self, collection)
+        async with self.locks.hold(f"{collection}:{key}"):
+            stored = await target.find_one({"_id": key}, {"version": 1})
+            if stored is not None and stored.get("version", 0) >= version:
+                return False
+            await target.replace_one({"_id": key}, {**document, "version": version}, upsert=True)
+        return True
+
+    async def unit(self, region_code: str, unit_code: str) -> UnitContact | None:
+        document = await self.units.find_one({"_id": f"{region_code}/{unit_code}"})
+        return _unit(document) if document else None
+
+    async def units_of(self, region_code: str) -> list[UnitContact]:
+        return [_unit(document) async for document in self.units.find({"region_code": region_code}).sort("_id", 1)]
+
+    async def region(self, region_code: str, year: int) -> RegionContact | None:
+        document = await self.regions.find_one({"_id": f"{region_code}/{year}"})
+        if document is None:
+            return None
+        return RegionContact(document["region_code"], document["year"], tuple(document["admin_emails"]))
+
+    async def all_regions(self) -> list[RegionContact]:
+        return [
+            RegionContact(document["region_code"], document["year"], tuple(document["admin_emails"]))
+            async for document in self.regions.find({})
+        ]
+
+    async def compliant_units(self, region_code: str, year: int) -> set[str]:
+        cursor = self.compliance.find({"region_code": region_code, "year": year, "innovations": {"$gt": 0}})
+        return {document["unit_code"] async for document in cursor}
+
+    async def record_index(self, region_code: str, year: int, version: int, iid: float, at: dt.datetime) -> None:
+        document = {"region_code": region_code, "year": year, "version": version, "iid": iid, "at": at}
+        with contextlib.suppress(DuplicateKeyError):  # a redelivered announcement
+            await self.index_history.insert_one({"_id": f"{region_code}/{year}/v{version}", **document})
+
+    async def index_trend(self, region_code: str, year: int, since: dt.datetime) -> list[tuple[dt.date, float]]:
+        cursor = self.index_history.find({"region_code": region_code, "year": year, "at": {"$gte": since}})
+        latest_per_day: dict[dt.date, tuple[int, float]] = {}
+        async for document in cursor:
+            day = document["at"].date()
+            if day not in latest_per_day or document["version"] > latest_per_day[day][0]:
+                latest_per_day[day] = (document["version"], document["iid"])
+        return [(day, iid) for day, (_, iid) in sorted(latest_per_day.items())]
+
+    async def record_receipt(self, key: str, region_code: str, year: int, title: str, at: dt.datetime) -> None:
+        with contextlib.suppress(DuplicateKeyError):  # a redelivered answer
+            await self.receipts.insert_one(
+                {"_id": key, "region_code": region_code, "year": year, "title": title, "at": at}
+            )
+
+    async def new_innovation_titles(self, region_code: str, year: int, since: dt.datetime) -> list[str]:
+        cursor = self.receipts.find({"region_code": region_code, "year": year, "at": {"$gte": since}}).sort("at", 1)
+        return [document["title"] async for document in cursor]
+
+    async def last_reminder_stage(self, region_code: str, year: int, unit_code: str) -> str | None:
+        document = await self.reminder_stages.find_one({"_id": f"{region_code}/{year}/{unit_code}"})
+        return document["stage"] if document else None
+
+    async def set_reminder_stage(self, region_code: str, year: int, unit_code: str, stage: str) -> None:
+        await self.reminder_stages.replace_one(
+            {"_id": f"{region_code}/{year}/{unit_code}"}, {"stage": stage}, upsert=True
+        )
+
+    # --- the sent log ------------------------------------------------------------------------------
+
+    async def record_email(self, message: EmailMessage, correlation_id: str, now: dt.datetime) -> bool:
+        """Record an email to send; False when this dedupe key was recorded before (never send it twice)."""
+        try:
+            await self.emails.insert_one(
+                {
+                    "_id": message.dedupe_key,
+                    "kind": message.kind,
+                    "to": message.to,
+                    "cc": message.cc,
+                    "subject": message.subject,
+                    "text": message.text,
+                    "html": message.html,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "correlation_id": correlation_id,
+                }
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def email(self, key: str) -> Document | None:
+        return await self.emails.find_one({"_id": key})
+
+    async def due_emails(self, now: dt.datetime, limit: int = 50) -> list[str]:
+        cursor = self.emails.find({"status": PENDING, "next_attempt_at": {"$lte": now}}, {"_id": 1}).limit(limit)
+        return [document["_id"] async for document in cursor]
+
+    async def update_email(self, key: str, changes: dict[str, Any]) -> None:
+        await self.emails.update_one({"_id": key}, {"$set": changes})
+
+
+def message_of(document: Document) -> EmailMessage:
+    return EmailMessage(
+        kind=document["kind"],
+        dedupe_key=document["_id"],
+        to=list(document["to"]),
+        cc=list(document["cc"]),
+        subject=document["subject"],
+        text=document["text"],
+        html=document["html"],
+    )
+
+
+def _unit(document: Document) -> UnitContact:
+    return UnitContact(
+        region_code=document["region_code"],
+        unit_code=document["unit_code"],
+        name=document["name"],
+        kind=document["kind"],
+        emails=tuple(document["emails"]),
+        mentor_emails=tuple(document.get("mentor_emails") or ()),
+        active=document.get("active", True),
+    )

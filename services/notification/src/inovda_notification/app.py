@@ -1,0 +1,78 @@
+"""Wiring: the only place that builds adapters. `inovda-notification` runs `main()`."""
+
+import asyncio
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from faststream import FastStream
+
+from inovda_shared.logs import configure_logging
+from inovda_shared.mongo import connect
+from inovda_shared.outbox import OutboxRelay
+from inovda_shared.runtime import new_broker, service_app
+from inovda_shared.topology import NOTIFICATION_QUEUE
+
+from .adapters.smtp import SmtpConfig, SmtpSender
+from .adapters.store import NotificationStore
+from .delivery import Delivery, DeliveryPolicy
+from .domain import ReminderSchedule, Renderer
+from .handlers import register_handlers
+from .scheduler import Scheduler
+from .service import NotificationService
+from .settings import NotificationSettings
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(settings: NotificationSettings) -> FastStream:
+    broker = new_broker(settings)
+    mongo = connect(settings.mongodb_url)
+    store = NotificationStore(mongo[settings.mongodb_database])
+    relay = OutboxRelay([store.outbox], broker, settings.outbox_relay_interval_seconds)
+    sender = SmtpSender(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+        )
+    )
+    policy = DeliveryPolicy(
+        max_attempts=settings.smtp_max_attempts,
+        first_backoff=dt.timedelta(seconds=settings.smtp_first_backoff_seconds),
+        per_domain_per_minute=settings.rate_limit_per_domain_per_minute,
+        global_per_minute=settings.rate_limit_global_per_minute,
+    )
+    delivery = Delivery(store, sender, relay, broker, policy, now)
+    renderer = Renderer()
+    register_handlers(broker, NotificationService(store, delivery, renderer, now))
+    schedules = {
+        key: ReminderSchedule(config.deadline, tuple(config.dates) if config.dates else None)
+        for key, config in settings.reminder_schedules.items()
+    }
+    scheduler = Scheduler(store, delivery, renderer, schedules, ZoneInfo(settings.timezone), settings.digest_weekday)
+
+    async def deliver_loop() -> None:
+        await delivery.run(settings.delivery_interval_seconds)
+
+    async def schedule_loop() -> None:
+        await scheduler.run(now, settings.schedule_interval_seconds)
+
+    return service_app(
+        "notification",
+        broker,
+        mongo,
+        NOTIFICATION_QUEUE,
+        store.ensure_indexes,
+        background=[relay.run, deliver_loop, schedule_loop],
+    )
+
+
+def main() -> None:
+    settings = NotificationSettings()
+    configure_logging(settings.log_level, service="notification")
+    asyncio.run(create_app(settings).run())

@@ -1,0 +1,51 @@
+"""Pure notification logic: which emails exist, who gets them, their dedupe keys, the reminder schedule,
+and their rendering from the package's Jinja2 templates. No broker, database or SMTP here.
+"""
+
+from .emails import (
+    KindCompliance,
+    WeeklyDigest,
+    compliance_by_kind,
+    predicate_change_emails,
+    predicate_changed,
+    receipt_emails,
+    rejection_emails,
+    rejection_recipient,
+    reminder_emails,
+    score_emails,
+    weekly_digest_emails,
+)
+from .improvements import Improvement, improvements_from_event
+from .model import EmailKind, EmailMessage, RegionContact, UnitContact
+from .reasons import EXPLANATIONS, ExplainedReason, explain
+from .rendering import RenderedBody, Renderer
+from .schedule import FINAL_STAGE_ID, ReminderSchedule, ReminderStage, reminders_due
+
+__all__ = [
+    "EXPLANATIONS",
+    "FINAL_STAGE_ID",
+    "EmailKind",
+    "EmailMessage",
+    "ExplainedReason",
+    "Improvement",
+    "KindCompliance",
+    "RegionContact",
+    "ReminderSchedule",
+    "ReminderStage",
+    "RenderedBody",
+    "Renderer",
+    "UnitContact",
+    "WeeklyDigest",
+    "compliance_by_kind",
+    "explain",
+    "improvements_from_event",
+    "predicate_change_emails",
+    "predicate_changed",
+    "receipt_emails",
+    "rejection_emails",
+    "rejection_recipient",
+    "reminder_emails",
+    "reminders_due",
+    "score_emails",
+    "weekly_digest_emails",
+]

@@ -1,0 +1,115 @@
+"""Scheduled emails: reminders before each region's deadline, and the weekly digest.
+
+Every replica runs the schedule; each email still goes out once, because it is recorded under its
+dedupe key (unit, year and stage; region and ISO week) before anything is sent. The clock is injected,
+so tests move time instead of sleeping.
+"""
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from zoneinfo import ZoneInfo
+
+from .adapters.store import NotificationStore
+from .delivery import Delivery
+from .domain import (
+    EmailMessage,
+    RegionContact,
+    ReminderSchedule,
+    Renderer,
+    WeeklyDigest,
+    compliance_by_kind,
+    reminder_emails,
+    reminders_due,
+    weekly_digest_emails,
+)
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+WEEK = dt.timedelta(days=7)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: NotificationStore,
+        delivery: Delivery,
+        renderer: Renderer,
+        schedules: Mapping[str, ReminderSchedule],
+        timezone: ZoneInfo,
+        digest_weekday: int = 0,
+    ) -> None:
+        self._store = store
+        self._delivery = delivery
+        self._renderer = renderer
+        self._schedules = schedules  # by "region_code/year"; the default rule elsewhere
+        self._timezone = timezone
+        self._digest_weekday = digest_weekday
+
+    async def tick(self, now: dt.datetime) -> list[str]:
+        """Record what is due at `now` and try to send it; returns the dedupe keys recorded now."""
+        today = now.astimezone(self._timezone).date()
+        recorded = []
+        for region in await self._store.all_regions():
+            if region.year != today.year:
+                continue  # reminders run in the assessment year itself
+            recorded += await self._reminders(region, today)
+            if today.weekday() == self._digest_weekday:
+                recorded += await self._digest(region, today, now)
+        for key in recorded:
+            await self._delivery.deliver(key)
+        return recorded
+
+    async def run(self, clock: Clock, interval_seconds: float) -> None:
+        while True:
+            try:
+                await self.tick(clock())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the schedule must outlive outages; the next tick catches up
+                log.warning("schedule pass failed: %s: %s", type(exc).__name__, exc)
+            await asyncio.sleep(interval_seconds)
+
+    def schedule_for(self, region: RegionContact) -> ReminderSchedule:
+        return self._schedules.get(f"{region.region_code}/{region.year}") or ReminderSchedule.default(region.year)
+
+    async def _reminders(self, region: RegionContact, today: dt.date) -> list[str]:
+        schedule = self.schedule_for(region)
+        compliant = await self._store.compliant_units(region.region_code, region.year)
+        recorded = []
+        for unit in await self._store.units_of(region.region_code):
+            if not unit.active or unit.unit_code in compliant:
+                continue
+            # One replica at a time decides a unit's stage; the dedupe key alone would already stop a
+            # second copy, the lock also keeps the unit's last-stage record consistent.
+            async with self._store.locks.hold(f"reminder:{region.region_code}/{region.year}/{unit.unit_code}"):
+                last = await self._store.last_reminder_stage(region.region_code, region.year, unit.unit_code)
+                stage = reminders_due(schedule, region.year, today, last)
+                if stage is None:
+                    continue
+                messages = reminder_emails(
+                    unit, region, schedule, stage, has_complied=False, today=today, renderer=self._renderer
+                )
+                recorded += await self._record(messages, f"reminder:{region.region_code}/{region.year}")
+                await self._store.set_reminder_stage(region.region_code, region.year, unit.unit_code, stage.id)
+        return recorded
+
+    async def _digest(self, region: RegionContact, today: dt.date, now: dt.datetime) -> list[str]:
+        since = now - WEEK
+        units = await self._store.units_of(region.region_code)
+        compliant = await self._store.compliant_units(region.region_code, region.year)
+        digest = WeeklyDigest(
+            region_code=region.region_code,
+            year=region.year,
+            week_of=today,
+            compliance=compliance_by_kind(units, compliant),
+            new_innovation_titles=await self._store.new_innovation_titles(region.region_code, region.year, since),
+            index_trend=await self._store.index_trend(region.region_code, region.year, since),
+        )
+        messages = weekly_digest_emails(digest, region, self._renderer)
+        return await self._record(messages, f"digest:{region.region_code}/{region.year}")
+
+    async def _record(self, messages: list[EmailMessage], correlation_id: str) -> list[str]:
+        return await self._delivery.record(messages, correlation_id)

@@ -1,0 +1,112 @@
+"""What each event means for email: keep the contacts and facts, decide the emails, record them."""
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from inovda_shared.contracts.events import (
+    InnovationScored,
+    IntakeAnswer,
+    RegionIndexUpdated,
+    RegionProfileUpdated,
+    UnitComplianceUpdated,
+    UnitRegistered,
+)
+
+from .adapters.store import NotificationStore
+from .delivery import Delivery
+from .domain import (
+    EmailMessage,
+    Renderer,
+    predicate_change_emails,
+    predicate_changed,
+    receipt_emails,
+    rejection_emails,
+    rejection_recipient,
+    score_emails,
+)
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+INNOVATION_REPORT = "innovation.report.v1"
+
+
+class NotificationService:
+    def __init__(self, store: NotificationStore, delivery: Delivery, renderer: Renderer, clock: Clock) -> None:
+        self._store = store
+        self._delivery = delivery
+        self._renderer = renderer
+        self._clock = clock
+        self._sending: set[asyncio.Task[None]] = set()
+
+    async def on_answer(self, answer: IntakeAnswer, correlation_id: str) -> None:
+        if answer.status == "rejected":
+            recipient = rejection_recipient(answer)
+            unit = await self._store.unit(*recipient) if recipient else None
+            await self._send(rejection_emails(answer, unit, self._renderer), correlation_id)
+            return
+        if answer.intake_routing_key != INNOVATION_REPORT or answer.unchanged:
+            return
+        if answer.region_code is None or answer.unit_code is None:
+            return
+        if answer.revision == 1:
+            await self._store.record_receipt(
+                f"{answer.source}/{answer.key.get('external_id')}",
+                answer.region_code,
+                int(answer.key.get("year", 0)) or self._clock().year,
+                answer.title or "",
+                answer.received_at,
+            )
+        unit = await self._store.unit(answer.region_code, answer.unit_code)
+        await self._send(receipt_emails(answer, unit, self._renderer), correlation_id)
+
+    async def on_unit_registered(self, event: UnitRegistered) -> None:
+        unit = event.unit
+        await self._store.save_versioned(
+            "units", f"{unit.region_code}/{unit.unit_code}", event.version, unit.model_dump(mode="json")
+        )
+
+    async def on_profile_updated(self, event: RegionProfileUpdated) -> None:
+        profile = event.profile
+        document = {"region_code": profile.region_code, "year": profile.year, "admin_emails": profile.admin_emails}
+        await self._store.save_versioned("regions", f"{profile.region_code}/{profile.year}", event.version, document)
+
+    async def on_scored(self, event: InnovationScored, correlation_id: str) -> None:
+        unit = await self._store.unit(event.region_code, event.unit_code)
+        await self._send(score_emails(event, unit, self._renderer), correlation_id)
+
+    async def on_compliance(self, event: UnitComplianceUpdated) -> None:
+        await self._store.save_versioned(
+            "compliance",
+            f"{event.region_code}/{event.year}/{event.unit_code}",
+            event.version,
+            event.model_dump(mode="json"),
+        )
+
+    async def on_index(self, event: RegionIndexUpdated, correlation_id: str) -> None:
+        await self._store.record_index(event.region_code, event.year, event.version, event.iid, self._clock())
+        if not predicate_changed(event):
+            return
+        region = await self._store.region(event.region_code, event.year)
+        if region is None:
+            log.warning("no contacts for region %s/%s: predicate change not sent", event.region_code, event.year)
+            return
+        compliant = await self._store.compliant_units(event.region_code, event.year)
+        missing = [
+            unit
+            for unit in await self._store.units_of(event.region_code)
+            if unit.active and unit.unit_code not in compliant
+        ]
+        await self._send(predicate_change_emails(event, region, missing, self._renderer), correlation_id)
+
+    async def resend(self, dedupe_key: str) -> None:
+        await self._delivery.resend(dedupe_key)
+
+    async def _send(self, messages: list[EmailMessage], correlation_id: str) -> None:
+        """Record before the event is acknowledged; send right away in the background (the loop retries)."""
+        for key in await self._delivery.record(messages, correlation_id):
+            task = asyncio.create_task(self._delivery.deliver(key))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)

@@ -1,0 +1,33 @@
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+from inovda_shared.settings import ServiceSettings
+
+
+class ScheduleConfig(BaseModel):
+    """A region-year's own reminder schedule: its deadline, and optionally its own reminder dates."""
+
+    deadline: dt.date
+    dates: list[dt.date] | None = None
+
+
+class NotificationSettings(ServiceSettings):
+    mongodb_database: str = "inovda_notification"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_from: str = "Inovda <inovda@kukarkab.example>"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_max_attempts: int = 5
+    smtp_first_backoff_seconds: float = 2.0
+    rate_limit_per_domain_per_minute: int = 60
+    rate_limit_global_per_minute: int = 300
+    delivery_interval_seconds: float = 1.0
+    schedule_interval_seconds: float = 60.0
+    # Reminder dates are local dates of the region (Kukar: WITA, UTC+8).
+    timezone: str = "Asia/Makassar"
+    digest_weekday: int = 0  # Monday
+    # JSON, e.g. {"64.02/2026": {"deadline": "2026-10-15"}}; other region-years use the default rule.
+    reminder_schedules: dict[str, ScheduleConfig] = Field(default_factory=dict)

@@ -1,0 +1,352 @@
+"""The notification service against real RabbitMQ, a real MongoDB-protocol server and a real SMTP server."""
+
+import asyncio
+import datetime as dt
+import json
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from faststream.rabbit import RabbitBroker
+
+from inovda_cli.mailsink import MailSink, ReceivedEmail
+from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender
+from inovda_notification.adapters.store import NotificationStore
+from inovda_notification.app import create_app
+from inovda_notification.delivery import Delivery, DeliveryPolicy
+from inovda_notification.domain import Renderer
+from inovda_notification.scheduler import Scheduler
+from inovda_notification.settings import NotificationSettings
+from inovda_shared.contracts.events import (
+    IndicatorScore,
+    InnovationScored,
+    IntakeAnswer,
+    Reason,
+    RegionIndexUpdated,
+    RegionProfileUpdated,
+    UnitComplianceUpdated,
+    UnitRegistered,
+)
+from inovda_shared.contracts.intake import RegionProfile, UnitUpsert
+from inovda_shared.deadletters import list_dead_letters, replay_dead_letters
+from inovda_shared.messaging import OutgoingEvent, publish_events
+from inovda_shared.mongo import connect
+from inovda_shared.outbox import OutboxRelay
+from inovda_shared.topology import NOTIFICATION_QUEUE, declare_topology
+from tests.support import samples
+from tests.support.probe import EventProbe
+
+pytestmark = pytest.mark.integration
+
+NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+WITA = ZoneInfo("Asia/Makassar")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def mail() -> Iterator[MailSink]:
+    with MailSink(port=free_port()) as sink:
+        yield sink
+
+
+@pytest.fixture
+def settings(clean_broker: str, mongodb_url: str, drop_database: str, mail: MailSink) -> NotificationSettings:
+    return NotificationSettings(
+        amqp_url=clean_broker,
+        mongodb_url=mongodb_url,
+        mongodb_database=drop_database,
+        smtp_port=mail.port,
+        smtp_max_attempts=3,
+        smtp_first_backoff_seconds=0.2,
+        delivery_interval_seconds=0.1,
+        outbox_relay_interval_seconds=0.2,
+        schedule_interval_seconds=3600,
+    )
+
+
+@pytest.fixture
+async def notification(settings: NotificationSettings, events: EventProbe) -> AsyncIterator[NotificationSettings]:
+    app = create_app(settings)
+    await app.start()
+    yield settings
+    await app.stop()
+
+
+@pytest.fixture
+async def publisher(clean_broker: str) -> AsyncIterator[RabbitBroker]:
+    broker = RabbitBroker(clean_broker, logger=None)
+    await broker.connect()
+    await declare_topology(broker)
+    yield broker
+    await broker.stop()
+
+
+async def publish(
+    broker: RabbitBroker, event: Any, routing_key: str | None = None, message_id: str | None = None
+) -> None:
+    key = routing_key or event.routing_key
+    await publish_events(broker, [OutgoingEvent.of(event, key, message_id or uuid.uuid4().hex, "corr-notif")])
+
+
+async def wait_for_mail(mail: MailSink, condition: Callable[[list[ReceivedEmail]], bool], seconds: float = 10) -> None:
+    for _ in range(int(seconds * 20)):
+        if condition(mail.received):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"mail never matched; received: {[item.subject for item in mail.received]}")
+
+
+def unit_registered(unit_code: str = "DINKES", **overrides: Any) -> UnitRegistered:
+    unit = UnitUpsert.model_validate_json(json.dumps(samples.unit(unit_code, **overrides)))
+    return UnitRegistered(version=1, unit=unit, registered_at=NOW)
+
+
+def profile_updated() -> RegionProfileUpdated:
+    return RegionProfileUpdated(
+        version=1, profile=RegionProfile.model_validate_json(json.dumps(samples.profile())), updated_at=NOW
+    )
+
+
+def accepted(title: str = "Posyandu Digital Kukar", revision: int = 1) -> IntakeAnswer:
+    return IntakeAnswer(
+        status="accepted",
+        message_id=uuid.uuid4().hex,
+        intake_routing_key="innovation.report.v1",
+        source="e-inovasi",
+        key={"external_id": "INV-001"},
+        revision=revision,
+        region_code="64.02",
+        unit_code="DINKES",
+        title=title,
+        received_at=NOW,
+    )
+
+
+def rejected() -> IntakeAnswer:
+    return IntakeAnswer(
+        status="rejected",
+        message_id="rej-1",
+        intake_routing_key="innovation.report.v1",
+        source="e-inovasi",
+        key={"external_id": "INV-002"},
+        reasons=[Reason(field="indicators.16.level", code="out_of_range", message="indicators.16.level: too big")],
+        region_code="64.02",
+        unit_code="DINKES",
+        title="Inovasi <b>rusak</b>",
+        received_at=NOW,
+    )
+
+
+def scored(revision: int = 1) -> InnovationScored:
+    return InnovationScored(
+        source="e-inovasi",
+        external_id="INV-001",
+        unit_code="DINKES",
+        region_code="64.02",
+        year=2026,
+        revision=revision,
+        title="Posyandu Digital Kukar",
+        maturity=26,
+        indicators={"16": IndicatorScore(level=2, score=6, has_evidence=True)},
+        eligible=False,
+        ineligible_reasons=["Rancang bangun 120 kata; minimal 300 kata."],
+    )
+
+
+def index_updated(iid: float, predicate: str, previous: tuple[float, str] | None, version: int) -> RegionIndexUpdated:
+    return RegionIndexUpdated.model_validate(
+        {
+            "region_code": "64.02", "year": 2026, "version": version, "spd": 40.0, "n": 50, "divisor": 50,
+            "average_maturity": 60.0, "count_score": 19.0, "yandas_covered": [], "yandas_missing": [],
+            "iid": iid, "predicate": predicate, "assumed": [], "next_predicate": "Sangat Inovatif",
+            "previous_iid": previous[0] if previous else None,
+            "previous_predicate": previous[1] if previous else None,
+            "path": [{"action": "raise_spd_level", "target": "12", "description": "Naikkan SPD 12", "gain": 0.8,
+                      "iid_after": iid + 0.8}],
+        }
+    )  # fmt: skip
+
+
+async def register_contacts(publisher: RabbitBroker, events: EventProbe) -> None:
+    await publish(publisher, unit_registered("DINKES"))
+    await publish(publisher, unit_registered("DISDIK", name="Dinas Pendidikan"))
+    await publish(publisher, profile_updated())
+    await asyncio.sleep(0.5)  # contacts are stored before the events that need them
+
+
+async def test_each_kind_of_email_reaches_the_right_people(
+    notification: NotificationSettings, publisher: RabbitBroker, events: EventProbe, mail: MailSink
+) -> None:
+    await register_contacts(publisher, events)
+    await publish(publisher, UnitComplianceUpdated(region_code="64.02", year=2026, unit_code="DINKES",
+                                                   innovations=1, eligible=0, compliant=True, version=3))  # fmt: skip
+    await publish(publisher, accepted(), "intake.accepted.e-inovasi")
+    await publish(publisher, rejected(), "intake.rejected.e-inovasi")
+    await publish(publisher, scored())
+    await publish(publisher, index_updated(41.2, "Inovatif", (39.9, "Kurang Inovatif"), version=7))
+    await wait_for_mail(mail, lambda received: len(received) == 4)
+
+    by_kind = {item.dedupe_key.split(":")[0]: item for item in mail.received}
+    assert set(by_kind) == {"receipt", "rejection", "score", "predicate"}
+    assert by_kind["receipt"].envelope_to == ["dinkes@kukarkab.example"]
+    assert "Posyandu Digital Kukar" in by_kind["receipt"].subject
+    rejection = by_kind["rejection"]
+    assert "indicators.16.level" in rejection.part("plain")
+    assert "&lt;b&gt;rusak&lt;/b&gt;" in rejection.part("html")
+    assert set(by_kind["score"].envelope_to) == {"dinkes@kukarkab.example", "mentor.inovasi@kukarkab.example"}
+    assert "300 kata" in by_kind["score"].part("plain")
+    predicate = by_kind["predicate"]
+    assert predicate.envelope_to == ["brida@kukarkab.example"]
+    assert "41,20" in predicate.part("plain")
+    assert "Dinas Pendidikan" in predicate.part("plain"), "units still without an innovation are listed"
+    assert "Dinas Kesehatan" not in predicate.part("plain")
+    sent = await events.wait_for("notification.sent", count=4)
+    assert {event.body["kind"] for event in sent} == {"receipt", "rejection", "score", "predicate_change"}
+
+
+async def test_a_redelivered_event_never_sends_the_same_email_twice(
+    notification: NotificationSettings, publisher: RabbitBroker, events: EventProbe, mail: MailSink
+) -> None:
+    await register_contacts(publisher, events)
+    await publish(publisher, scored(), message_id="score-1")
+    await publish(publisher, scored(), message_id="score-1")  # the broker redelivering
+    await publish(publisher, scored())  # the same fact under another id
+    await publish(publisher, scored(revision=2))  # a new fact
+    await wait_for_mail(mail, lambda received: len(received) >= 2)
+    await asyncio.sleep(1.0)
+    assert sorted(item.dedupe_key for item in mail.received) == [
+        "score:e-inovasi/INV-001:r1",
+        "score:e-inovasi/INV-001:r2",
+    ]
+
+
+async def test_a_refusing_server_is_retried_until_it_accepts(
+    notification: NotificationSettings, publisher: RabbitBroker, events: EventProbe, mail: MailSink
+) -> None:
+    await register_contacts(publisher, events)
+    mail.refusing = True
+    await publish(publisher, scored())
+    await wait_for_mail(mail, lambda _: mail.refused >= 2)
+    mail.refusing = False
+    await wait_for_mail(mail, lambda received: len(received) == 1)
+    assert mail.received[0].dedupe_key == "score:e-inovasi/INV-001:r1"
+    sent = (await events.wait_for("notification.sent"))[0].body
+    assert sent["dedupe_key"] == "score:e-inovasi/INV-001:r1"
+
+
+async def test_after_the_limit_an_email_is_dead_lettered_and_can_be_replayed(
+    notification: NotificationSettings, publisher: RabbitBroker, events: EventProbe, mail: MailSink
+) -> None:
+    await register_contacts(publisher, events)
+    mail.refusing = True
+    await publish(publisher, scored())
+    failed = (await events.wait_for("notification.failed", timeout=20))[0].body
+    assert failed["attempts"] == 3
+    assert "451" in failed["reason"]
+    [letter] = await list_dead_letters(notification.amqp_url, NOTIFICATION_QUEUE.name)
+    assert "451" in letter.reason
+    assert mail.received == []
+
+    mail.refusing = False
+    await replay_dead_letters(notification.amqp_url, NOTIFICATION_QUEUE.name)
+    await wait_for_mail(mail, lambda received: len(received) == 1)
+    assert mail.received[0].dedupe_key == "score:e-inovasi/INV-001:r1"
+
+
+@pytest.fixture
+async def schedulers(settings: NotificationSettings, mail: MailSink) -> AsyncIterator[list[Scheduler]]:
+    """Two replicas' schedulers over one database, each with its own connection, like two processes."""
+    clients, replicas = [], []
+    broker = RabbitBroker(settings.amqp_url, logger=None)
+    await broker.connect()
+    await declare_topology(broker)
+    for _ in range(2):
+        client = connect(settings.mongodb_url)
+        clients.append(client)
+        store = NotificationStore(client[settings.mongodb_database])
+        await store.ensure_indexes()
+        sender = SmtpSender(SmtpConfig("127.0.0.1", mail.port, "inovda@kukarkab.example"))
+        delivery = Delivery(
+            store, sender, OutboxRelay([store.outbox], broker, 1.0), broker, DeliveryPolicy(), lambda: NOW
+        )
+        replicas.append(Scheduler(store, delivery, Renderer(), {}, WITA))
+    yield replicas
+    for client in clients:
+        await client.close()
+    await broker.stop()
+
+
+async def seed_contacts(settings: NotificationSettings) -> None:
+    client = connect(settings.mongodb_url)
+    store = NotificationStore(client[settings.mongodb_database])
+    for unit_code, name, kind in (
+        ("DINKES", "Dinas Kesehatan", "opd"),
+        ("DISDIK", "Dinas Pendidikan", "opd"),
+        ("PKM-01", "Puskesmas Samboja", "puskesmas"),
+    ):
+        unit = samples.unit(unit_code, name=name, kind=kind)
+        await store.save_versioned("units", f"64.02/{unit_code}", 1, unit | {"active": True, "parent_code": None})
+    await store.save_versioned(
+        "regions", "64.02/2026", 1, {"region_code": "64.02", "year": 2026, "admin_emails": ["brida@kukarkab.example"]}
+    )
+    await store.save_versioned(
+        "compliance", "64.02/2026/DINKES", 1,
+        {"region_code": "64.02", "year": 2026, "unit_code": "DINKES", "innovations": 1, "eligible": 1},
+    )  # fmt: skip
+    await client.close()
+
+
+def at_wita(day: dt.date, hour: int = 8) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=WITA)
+
+
+async def test_two_replicas_running_the_schedule_send_each_reminder_once(
+    settings: NotificationSettings, schedulers: list[Scheduler], mail: MailSink
+) -> None:
+    await seed_contacts(settings)
+    first, second = schedulers
+
+    before = await asyncio.gather(*(replica.tick(at_wita(dt.date(2026, 6, 30))) for replica in schedulers))
+    assert before == [[], []]
+    july = await asyncio.gather(first.tick(at_wita(dt.date(2026, 7, 1))), second.tick(at_wita(dt.date(2026, 7, 1))))
+    assert sorted(july[0] + july[1]) == [
+        "reminder:64.02/2026/DISDIK:2026-07-01",
+        "reminder:64.02/2026/PKM-01:2026-07-01",
+    ]
+    assert await second.tick(at_wita(dt.date(2026, 7, 2))) == []
+    await wait_for_mail(mail, lambda received: len(received) == 2)
+
+    # Down all of September: on 2 October only the latest stage goes out, not the one it replaced.
+    october = await first.tick(at_wita(dt.date(2026, 10, 2)))
+    assert sorted(october) == ["reminder:64.02/2026/DISDIK:2026-10-01", "reminder:64.02/2026/PKM-01:2026-10-01"]
+    final = await asyncio.gather(*(replica.tick(at_wita(dt.date(2026, 10, 29))) for replica in schedulers))
+    assert sorted(final[0] + final[1]) == ["reminder:64.02/2026/DISDIK:final", "reminder:64.02/2026/PKM-01:final"]
+    await wait_for_mail(mail, lambda received: len(received) == 6)
+    assert len({item.dedupe_key for item in mail.received}) == 6
+    last = next(item for item in mail.received if item.dedupe_key == "reminder:64.02/2026/DISDIK:final")
+    assert "brida@kukarkab.example" in last.envelope_to, "the last reminder copies the innovation office"
+    assert not any("DINKES" in item.dedupe_key for item in mail.received), "a unit that complied is not reminded"
+
+
+async def test_the_weekly_digest_goes_to_the_office_once_a_week(
+    settings: NotificationSettings, schedulers: list[Scheduler], mail: MailSink
+) -> None:
+    await seed_contacts(settings)
+    monday = dt.date(2026, 3, 2)
+    recorded = await asyncio.gather(*(replica.tick(at_wita(monday)) for replica in schedulers))
+    assert sorted(recorded[0] + recorded[1]) == ["digest:64.02/2026-W10"]
+    assert await schedulers[0].tick(at_wita(monday, hour=20)) == []
+    await wait_for_mail(mail, lambda received: len(received) == 1)
+    digest = mail.received[0]
+    assert digest.envelope_to == ["brida@kukarkab.example"]
+    text = digest.part("plain")
+    assert "Perangkat Daerah (OPD): 1 / 2" in text
+    assert "Puskesmas: 0 / 1" in text
