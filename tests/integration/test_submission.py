@@ -192,18 +192,21 @@ async def test_events_stored_while_the_broker_is_away_are_relayed_later(
     await online_broker.connect()
     await declare_topology(online_broker, (SUBMISSION_QUEUE,))
     await asyncio.sleep(0.3)  # older than the relay's grace period
-    relayed = await OutboxRelay([outbox], online_broker, 0.1).relay_stale_once()
+    relayed = await OutboxRelay([outbox], online_broker, 0.1, grace_seconds=0.2).relay_stale_once()
     assert relayed == 1
     registered = (await events.wait_for("unit.registered"))[0]
     assert registered.correlation_id == "corr-relay-1"
     assert (await events.wait_for("intake.accepted.simpeg"))[0].body["message_id"] == "relay-1"
     assert registered.message_id is not None
     assert await outbox.is_published(registered.message_id.split(":")[0])
-    assert await OutboxRelay([outbox], online_broker, 0.1).relay_stale_once() == 0
+    assert await OutboxRelay([outbox], online_broker, 0.1, grace_seconds=0.2).relay_stale_once() == 0
 
     # The redelivered intake message finds its events already sent and sends nothing twice.
     online = IntakeService(
-        store, outbox, OutboxRelay([outbox], online_broker, 0.1), clock=lambda: dt.datetime.now(dt.UTC)
+        store,
+        outbox,
+        OutboxRelay([outbox], online_broker, 0.1, grace_seconds=0.2),
+        clock=lambda: dt.datetime.now(dt.UTC),
     )
     await online.handle(delivery)
     await asyncio.sleep(0.3)

@@ -1,29 +1,49 @@
 """The main job, end to end on this machine: Kukar's systems publish a year of data, Inovda answers,
-scores and reports.
+scores, emails and reports.
 
-Starts the services as separate processes (on demo databases, emptied first), publishes the data set
-the way an outside system would (registrations first, then reports), waits with a progress bar until
-everything is answered and scored, prints the region's report, and stops what it started.
+Starts a local SMTP server that writes every email to `var/mail/`, and the three services as separate
+processes (on demo databases, emptied first); publishes the data set the way an outside system would
+(registrations first, then reports); waits with a progress bar until everything is answered, scored and
+emailed; prints the region's report; and stops what it started.
+
+The demo's region has its deadline two weeks from today, so units without an innovation are in the
+weekly-reminder month. Reminders go out on the notification service's schedule pass, which runs when it
+starts and then hourly; the demo restarts the service once the data is in, as an operator's deploy would,
+so that the pass sees who really has no innovation (and shows that a restart sends nothing twice).
 """
 
 import asyncio
+import datetime as dt
+import json
 import sys
 import uuid
+from collections import Counter
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
+from faststream.rabbit import RabbitBroker
 
 from inovda_shared.mongo import connect
-from inovda_shared.topology import EVENTS_EXCHANGE
+from inovda_shared.topology import EVENTS_EXCHANGE, NOTIFICATION_QUEUE, declare_topology
 
 from .demo_data import KUKAR, YEAR, demo_data
+from .mailsink import MailSink
 from .processes import ServiceProcess
 from .publish import publish_messages
 from .scoring import render_compliance, render_index, render_path, scoring_library
 
-DATABASES = {"submission": "inovda_demo_submission", "scoring": "inovda_demo_scoring"}
+DATABASES = {
+    "submission": "inovda_demo_submission",
+    "scoring": "inovda_demo_scoring",
+    "notification": "inovda_demo_notification",
+}
+MAIL_FOLDER = Path("var/mail")
+SMTP_PORT = 1025
+SCHEDULE_INTERVAL_SECONDS = 3600
+SETTLE_SECONDS = 3.0
 
 
 @dataclass
@@ -33,6 +53,8 @@ class Tally:
     rejected: int = 0
     to_score: int = 0
     scored: int = 0
+    emails_sent: int = 0
+    emails_failed: int = 0
 
 
 class Watcher:
@@ -41,8 +63,12 @@ class Watcher:
     def __init__(self) -> None:
         self.tally = Tally()
         self.changed = asyncio.Event()
+        self._seen: set[str | None] = set()
 
     async def on_event(self, message: AbstractIncomingMessage) -> None:
+        if message.message_id in self._seen:
+            return  # delivery is at-least-once: a relayed copy of an event already counted
+        self._seen.add(message.message_id)
         key = message.routing_key or ""
         if key.startswith("intake."):
             self.tally.answered += 1
@@ -54,6 +80,10 @@ class Watcher:
             self.tally.to_score += 1
         elif key == "innovation.scored":
             self.tally.scored += 1
+        elif key == "notification.sent":
+            self.tally.emails_sent += 1
+        elif key == "notification.failed":
+            self.tally.emails_failed += 1
         self.changed.set()
 
     async def until(self, answered: int, within_seconds: float = 600) -> None:
@@ -77,7 +107,8 @@ def progress(tally: Tally, expected: int) -> None:
     filled = int(width * done / total) if total else width
     sys.stderr.write(
         f"\r[{'#' * filled}{'.' * (width - filled)}] dijawab {tally.answered}/{expected} "
-        f"(diterima {tally.accepted}, ditolak {tally.rejected}), dinilai {tally.scored}/{tally.to_score}"
+        f"(diterima {tally.accepted}, ditolak {tally.rejected}), dinilai {tally.scored}/{tally.to_score}, "
+        f"email {tally.emails_sent}"
     )
     sys.stderr.flush()
 
@@ -90,19 +121,34 @@ async def run_demo(amqp_url: str, mongodb_url: str, keep_running: bool = False) 
     await client.close()
 
     common = {"AMQP_URL": amqp_url, "MONGODB_URL": mongodb_url}
+    deadline = dt.date.today() + dt.timedelta(days=14)
+    notification_env = {
+        **common,
+        "MONGODB_DATABASE": DATABASES["notification"],
+        "SMTP_PORT": str(SMTP_PORT),
+        "SCHEDULE_INTERVAL_SECONDS": str(SCHEDULE_INTERVAL_SECONDS),
+        "REMINDER_SCHEDULES": json.dumps({f"{KUKAR}/{YEAR}": {"deadline": deadline.isoformat()}}),
+        # Every demo address is at one made-up domain; a real office's mail server takes 60 a minute.
+        "RATE_LIMIT_PER_DOMAIN_PER_MINUTE": "1000",
+        "RATE_LIMIT_GLOBAL_PER_MINUTE": "1000",
+    }
     services = [
         ServiceProcess(
             "inovda-submission", {**common, "MONGODB_DATABASE": DATABASES["submission"]}, "submission.intake"
         ),
         ServiceProcess("inovda-scoring", {**common, "MONGODB_DATABASE": DATABASES["scoring"]}, "scoring.events"),
+        ServiceProcess("inovda-notification", notification_env, "notification.events"),
     ]
+    folder = MAIL_FOLDER / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     async with AsyncExitStack() as stack:
+        mail = stack.enter_context(MailSink(port=SMTP_PORT, folder=folder))
         print("Menjalankan layanan:", ", ".join(service.command for service in services), file=sys.stderr)
         for service in services:
             await stack.enter_async_context(service)
         watcher = Watcher()
         connection = await aio_pika.connect(amqp_url)
         stack.push_async_callback(connection.close)
+        await declare_all(amqp_url)
         channel = await connection.channel()
         exchange = await channel.get_exchange(EVENTS_EXCHANGE.name)
         queue = await channel.declare_queue(f"demo.watch.{uuid.uuid4().hex[:8]}", exclusive=True, auto_delete=True)
@@ -114,12 +160,64 @@ async def run_demo(amqp_url: str, mongodb_url: str, keep_running: bool = False) 
         await watcher.until(answered=len(data.registrations))
         await publish_messages(amqp_url, data.reports)
         await watcher.until(answered=len(data.registrations) + len(data.reports))
-        await asyncio.sleep(1.0)  # the last index announcement follows the last score
+        await emails_settled(amqp_url, mongodb_url, watcher)
+        await services[-1].stop_async()
+        await stack.enter_async_context(ServiceProcess("inovda-notification", notification_env, "notification.events"))
+        await emails_settled(amqp_url, mongodb_url, watcher)
         sys.stderr.write("\n")
         print(await report(mongodb_url, DATABASES["scoring"]))
+        print()
+        print(mail_summary(mail, folder))
         if keep_running:
             print("Layanan tetap berjalan; tekan Ctrl+C untuk berhenti.", file=sys.stderr)
             await asyncio.Event().wait()
+
+
+async def emails_settled(amqp_url: str, mongodb_url: str, watcher: Watcher, within_seconds: float = 600) -> None:
+    """Until the notification queue is drained, a reminder pass has run after it, and no email is pending."""
+    client = connect(mongodb_url)
+    emails = client[DATABASES["notification"]]["emails"]
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        async with asyncio.timeout(within_seconds):
+            drained_at: float | None = None
+            while True:
+                channel = await connection.channel()
+                queue = await channel.declare_queue(NOTIFICATION_QUEUE.name, passive=True)
+                await channel.close()
+                backlog = queue.declaration_result.message_count or 0
+                pending = await emails.count_documents({"status": "pending"})
+                now = asyncio.get_running_loop().time()
+                drained_at = (drained_at or now) if backlog == 0 else None
+                if drained_at is not None and now - drained_at > SETTLE_SECONDS and pending == 0:
+                    return
+                progress(watcher.tally, watcher.tally.answered)
+                await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+        await client.close()
+
+
+async def declare_all(amqp_url: str) -> None:
+    """Every service queue exists before the data flows, also the one whose service starts later."""
+    broker = RabbitBroker(amqp_url, logger=None)
+    await broker.connect()
+    await declare_topology(broker)
+    await broker.stop()
+
+
+def mail_summary(mail: MailSink, folder: Path) -> str:
+    kinds = Counter(item.dedupe_key.split(":", 1)[0] for item in mail.received)
+    labels = {
+        "receipt": "tanda terima",
+        "rejection": "penolakan",
+        "score": "hasil penilaian",
+        "reminder": "pengingat",
+        "predicate": "perubahan predikat",
+        "digest": "ringkasan mingguan",
+    }
+    detail = ", ".join(f"{labels.get(kind, kind)} {count}" for kind, count in sorted(kinds.items()))
+    return f"{len(mail.received)} email ditulis ke {folder}/ ({detail})"
 
 
 async def report(mongodb_url: str, scoring_database: str) -> str:

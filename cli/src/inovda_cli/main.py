@@ -5,11 +5,13 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from inovda_shared.deadletters import DeadLetter, list_dead_letters, replay_dead_letters
 
 from .demo import run_demo
 from .publish import publish_path
+from .report import broker_status, region_report
 from .scoring import as_json, parse_changes, render_index, render_path, render_what_if, scoring_library
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -42,7 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     dlq_replay.add_argument("--queue", help="a service queue (default: all)")
     dlq_replay.add_argument("--message-id", help="replay only this message")
 
+    commands.add_parser("status", help="service queues: messages waiting, consumers, dead letters")
+
     for name, text in (
+        ("report", "the region's index, compliance table and path, and a PNG chart"),
         ("index", "the region's index and predicate now"),
         ("path", "the smallest set of actions that reaches the next predicate"),
         ("what-if", "the index if the given changes were made (nothing is stored)"),
@@ -53,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--json", action="store_true", help="machine-readable output")
         if name == "path":
             command.add_argument("--max-steps", type=int, default=50)
+        if name == "report":
+            command.add_argument("--chart", type=Path, default=None, help="write the PNG chart here")
         if name == "what-if":
             command.add_argument(
                 "--change",
@@ -90,6 +97,11 @@ async def _scoring(args: argparse.Namespace) -> str:
 async def _run(args: argparse.Namespace) -> int:
     if args.command in ("index", "path", "what-if"):
         print(await _scoring(args))
+    elif args.command == "report":
+        chart = args.chart or Path(f"var/report-{args.region}-{args.year}.png")
+        print(await region_report(args.mongodb_url, args.scoring_database, args.region, args.year, chart))
+    elif args.command == "status":
+        print(await broker_status(args.amqp_url))
     elif args.command == "demo":
         await run_demo(args.amqp_url, args.mongodb_url, keep_running=args.keep_running)
     elif args.command == "publish":

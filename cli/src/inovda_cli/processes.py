@@ -66,6 +66,11 @@ class ServiceProcess:
             f"{self.command} did not start consuming {self.queue} within {within_seconds}s; see {self.log_path}"
         )
 
+    async def stop_async(self, within_seconds: float = 40.0) -> int:
+        """SIGTERM, and wait for the exit without blocking the event loop."""
+        self.process.send_signal(signal.SIGTERM)
+        return await asyncio.to_thread(self.process.wait, within_seconds)
+
     def stop(self, timeout: float = 40.0) -> int:
         """SIGTERM, as a container runtime sends it, and the exit code."""
         self.process.send_signal(signal.SIGTERM)

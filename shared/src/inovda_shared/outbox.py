@@ -117,10 +117,15 @@ class Outbox:
 class OutboxRelay:
     """Publishes batches: right after they are written, and later any that were left behind."""
 
-    def __init__(self, outboxes: Sequence[Outbox], broker: RabbitBroker, interval_seconds: float) -> None:
+    def __init__(
+        self, outboxes: Sequence[Outbox], broker: RabbitBroker, interval_seconds: float, grace_seconds: float = 10.0
+    ) -> None:
         self._outboxes = outboxes
         self._broker = broker
         self._interval = interval_seconds
+        # A batch younger than this may still be in its handler's hands: publishing it too would only
+        # make a duplicate. Recovery after a failure takes this long at most (plus one interval).
+        self._grace = dt.timedelta(seconds=grace_seconds)
 
     async def publish(self, pending: PendingBatch) -> None:
         if pending.events:
@@ -130,7 +135,7 @@ class OutboxRelay:
     async def relay_stale_once(self) -> int:
         relayed = 0
         for outbox in self._outboxes:
-            for pending in await outbox.claim_stale(older_than=dt.timedelta(seconds=self._interval * 2)):
+            for pending in await outbox.claim_stale(older_than=self._grace):
                 await self.publish(pending)
                 relayed += 1
         return relayed

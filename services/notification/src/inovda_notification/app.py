@@ -30,7 +30,9 @@ def create_app(settings: NotificationSettings) -> FastStream:
     broker = new_broker(settings)
     mongo = connect(settings.mongodb_url)
     store = NotificationStore(mongo[settings.mongodb_database])
-    relay = OutboxRelay([store.outbox], broker, settings.outbox_relay_interval_seconds)
+    relay = OutboxRelay(
+        [store.outbox], broker, settings.outbox_relay_interval_seconds, settings.outbox_relay_grace_seconds
+    )
     sender = SmtpSender(
         SmtpConfig(
             host=settings.smtp_host,

@@ -19,6 +19,7 @@ from .delivery import Delivery
 from .domain import (
     EmailMessage,
     Renderer,
+    UnitContact,
     predicate_change_emails,
     predicate_changed,
     receipt_emails,
@@ -31,6 +32,15 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 INNOVATION_REPORT = "innovation.report.v1"
+
+
+class ContactNotYetKnown(LookupError):  # noqa: N818 - named for the situation, which usually passes
+    """An event names a unit or region whose registration has not reached this service yet.
+
+    Events of one fact travel separately (a unit's registration and its first innovation's score), so
+    the handler fails the attempt and the message is retried; if the contact never comes, it ends in
+    the dead-letter queue with this reason.
+    """
 
 
 class NotificationService:
@@ -59,7 +69,7 @@ class NotificationService:
                 answer.title or "",
                 answer.received_at,
             )
-        unit = await self._store.unit(answer.region_code, answer.unit_code)
+        unit = await self._known_unit(answer.region_code, answer.unit_code)
         await self._send(receipt_emails(answer, unit, self._renderer), correlation_id)
 
     async def on_unit_registered(self, event: UnitRegistered) -> None:
@@ -74,7 +84,7 @@ class NotificationService:
         await self._store.save_versioned("regions", f"{profile.region_code}/{profile.year}", event.version, document)
 
     async def on_scored(self, event: InnovationScored, correlation_id: str) -> None:
-        unit = await self._store.unit(event.region_code, event.unit_code)
+        unit = await self._known_unit(event.region_code, event.unit_code)
         await self._send(score_emails(event, unit, self._renderer), correlation_id)
 
     async def on_compliance(self, event: UnitComplianceUpdated) -> None:
@@ -91,8 +101,7 @@ class NotificationService:
             return
         region = await self._store.region(event.region_code, event.year)
         if region is None:
-            log.warning("no contacts for region %s/%s: predicate change not sent", event.region_code, event.year)
-            return
+            raise ContactNotYetKnown(f"no innovation office known for region {event.region_code}/{event.year}")
         compliant = await self._store.compliant_units(event.region_code, event.year)
         missing = [
             unit
@@ -100,6 +109,12 @@ class NotificationService:
             if unit.active and unit.unit_code not in compliant
         ]
         await self._send(predicate_change_emails(event, region, missing, self._renderer), correlation_id)
+
+    async def _known_unit(self, region_code: str, unit_code: str) -> UnitContact:
+        unit = await self._store.unit(region_code, unit_code)
+        if unit is None:
+            raise ContactNotYetKnown(f"unit {region_code}/{unit_code} is not registered here yet")
+        return unit
 
     async def resend(self, dedupe_key: str) -> None:
         await self._delivery.resend(dedupe_key)

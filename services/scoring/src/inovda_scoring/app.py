@@ -24,7 +24,9 @@ def create_app(settings: ScoringSettings) -> FastStream:
     broker = new_broker(settings)
     mongo = connect(settings.mongodb_url)
     store = ScoringStore(mongo[settings.mongodb_database])
-    relay = OutboxRelay([store.outbox], broker, settings.outbox_relay_interval_seconds)
+    relay = OutboxRelay(
+        [store.outbox], broker, settings.outbox_relay_interval_seconds, settings.outbox_relay_grace_seconds
+    )
     service = ScoringService(
         store,
         relay,

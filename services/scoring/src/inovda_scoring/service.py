@@ -172,6 +172,13 @@ class ScoringService:
         spd = summary.get("spd_levels") or {}
         return compute_index(_totals(summary), spd, rubric), compute_index(full_totals(contributions), spd, rubric)
 
+    async def maturities(self, region_code: str, year: int) -> list[tuple[int, bool]]:
+        """(maturity, eligible) of every innovation of the region-year: for reports and charts."""
+        cursor = self._store.innovations.find(
+            {"placement.region_code": region_code, "placement.year": year}, {"maturity": 1, "eligible": 1}
+        )
+        return [(int(doc["maturity"]), bool(doc["eligible"])) async for doc in cursor]
+
     async def compliance(self, region_code: str, year: int) -> list[Document]:
         """Every active unit of the region with its innovations of the year (units without any first)."""
         counted = {doc["unit_code"]: doc for doc in await self._store.compliance_of(region_code, year)}

@@ -23,7 +23,7 @@ def create_app(settings: SubmissionSettings) -> FastStream:
     database = mongo[settings.mongodb_database]
     store = SubmissionStore(database)
     outbox = Outbox(database["outbox"])
-    relay = OutboxRelay([outbox], broker, settings.outbox_relay_interval_seconds)
+    relay = OutboxRelay([outbox], broker, settings.outbox_relay_interval_seconds, settings.outbox_relay_grace_seconds)
     register_handlers(broker, IntakeService(store, outbox, relay, clock=lambda: dt.datetime.now(dt.UTC)))
 
     async def prepare() -> None:
