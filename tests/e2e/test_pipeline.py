@@ -4,25 +4,19 @@ An outside system registers units and reports innovations; the test reads the an
 and the emails the SMTP server received.
 """
 
-import socket
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from inovda_cli.mailsink import MailSink
-from inovda_cli.processes import ServiceProcess
+from inovda_cli.processes import ServiceProcess, free_port
 from inovda_cli.publish import IntakeMessage, publish_messages
 from tests.support import samples
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -37,12 +31,11 @@ async def services(
 ) -> AsyncIterator[list[ServiceProcess]]:
     common = {"AMQP_URL": clean_broker, "MONGODB_URL": mongodb_url}
     processes = [
-        ServiceProcess("inovda-submission", {**common, "MONGODB_DATABASE": drop_database}, "submission.intake"),
-        ServiceProcess("inovda-scoring", {**common, "MONGODB_DATABASE": f"{drop_database}_s"}, "scoring.events"),
+        ServiceProcess("inovda-submission", {**common, "MONGODB_DATABASE": drop_database}),
+        ServiceProcess("inovda-scoring", {**common, "MONGODB_DATABASE": f"{drop_database}_s"}),
         ServiceProcess(
             "inovda-notification",
             {**common, "MONGODB_DATABASE": f"{drop_database}_n", "SMTP_PORT": str(mail.port)},
-            "notification.events",
         ),
     ]
     async with processes[0], processes[1], processes[2]:
@@ -50,8 +43,6 @@ async def services(
 
 
 async def wait_for_mail(mail: MailSink, count: int, seconds: float = 30) -> None:
-    import asyncio
-
     for _ in range(int(seconds * 10)):
         if len(mail.received) >= count:
             return

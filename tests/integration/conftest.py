@@ -22,6 +22,7 @@ def submission_settings(clean_broker: str, mongodb_url: str, drop_database: str)
         mongodb_url=mongodb_url,
         mongodb_database=drop_database,
         outbox_relay_interval_seconds=0.2,
+        http_port=0,
     )
 
 
@@ -46,6 +47,7 @@ def scoring_settings(clean_broker: str, mongodb_url: str, drop_database: str) ->
         mongodb_url=mongodb_url,
         mongodb_database=f"{drop_database}_scoring",
         outbox_relay_interval_seconds=0.2,
+        http_port=0,
     )
 
 

@@ -3,7 +3,6 @@
 import asyncio
 import datetime as dt
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from faststream.rabbit import RabbitBroker
 
 from inovda_cli.mailsink import MailSink, ReceivedEmail
+from inovda_cli.processes import free_port
 from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender
 from inovda_notification.adapters.store import NotificationStore
 from inovda_notification.app import create_app
@@ -45,12 +45,6 @@ NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 WITA = ZoneInfo("Asia/Makassar")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def mail() -> Iterator[MailSink]:
     with MailSink(port=free_port()) as sink:
@@ -69,6 +63,7 @@ def settings(clean_broker: str, mongodb_url: str, drop_database: str, mail: Mail
         delivery_interval_seconds=0.1,
         outbox_relay_interval_seconds=0.2,
         schedule_interval_seconds=3600,
+        http_port=0,
     )
 
 

@@ -133,11 +133,9 @@ async def run_demo(amqp_url: str, mongodb_url: str, keep_running: bool = False) 
         "RATE_LIMIT_GLOBAL_PER_MINUTE": "1000",
     }
     services = [
-        ServiceProcess(
-            "inovda-submission", {**common, "MONGODB_DATABASE": DATABASES["submission"]}, "submission.intake"
-        ),
-        ServiceProcess("inovda-scoring", {**common, "MONGODB_DATABASE": DATABASES["scoring"]}, "scoring.events"),
-        ServiceProcess("inovda-notification", notification_env, "notification.events"),
+        ServiceProcess("inovda-submission", {**common, "MONGODB_DATABASE": DATABASES["submission"]}),
+        ServiceProcess("inovda-scoring", {**common, "MONGODB_DATABASE": DATABASES["scoring"]}),
+        ServiceProcess("inovda-notification", notification_env),
     ]
     folder = MAIL_FOLDER / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     async with AsyncExitStack() as stack:
@@ -162,7 +160,7 @@ async def run_demo(amqp_url: str, mongodb_url: str, keep_running: bool = False) 
         await watcher.until(answered=len(data.registrations) + len(data.reports))
         await emails_settled(amqp_url, mongodb_url, watcher)
         await services[-1].stop_async()
-        await stack.enter_async_context(ServiceProcess("inovda-notification", notification_env, "notification.events"))
+        await stack.enter_async_context(ServiceProcess("inovda-notification", notification_env))
         await emails_settled(amqp_url, mongodb_url, watcher)
         sys.stderr.write("\n")
         print(await report(mongodb_url, DATABASES["scoring"]))

@@ -3,21 +3,28 @@
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-import aio_pika
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class ServiceProcess:
-    """A service started from the console script beside this Python, ready once it consumes its queue."""
+    """A service started from the console script beside this Python, ready once `/health/ready` says so."""
 
-    def __init__(self, command: str, env: dict[str, str], queue: str, log_dir: Path = Path("var/log")) -> None:
+    def __init__(self, command: str, env: dict[str, str], log_dir: Path = Path("var/log")) -> None:
         self.command = command
-        self.queue = queue
-        self._env = {**os.environ, **env}
+        self.http_port = int(env.get("HTTP_PORT") or free_port())
+        self._env = {**os.environ, **env, "HTTP_PORT": str(self.http_port)}
         self._process: subprocess.Popen[bytes] | None = None
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"{command}-{os.getpid()}-{id(self):x}.log"
@@ -28,11 +35,8 @@ class ServiceProcess:
         return self._process
 
     async def __aenter__(self) -> "ServiceProcess":
-        executable = Path(sys.executable).parent / self.command
-        with self.log_path.open("ab") as log:
-            # Starting a process returns at once; only waiting for one would block the loop.
-            self._process = subprocess.Popen([str(executable)], env=self._env, stdout=log, stderr=log)  # noqa: ASYNC220
-        await self.wait_until_consuming()
+        self.start()
+        await self.wait_until_ready()
         return self
 
     async def __aexit__(
@@ -41,40 +45,47 @@ class ServiceProcess:
         if self._process and self._process.poll() is None:
             self._process.send_signal(signal.SIGTERM)
             try:
-                self._process.wait(timeout=40)
+                await asyncio.to_thread(self._process.wait, 40)
             except subprocess.TimeoutExpired:
                 self._process.kill()
 
-    async def wait_until_consuming(self, within_seconds: float = 30.0) -> None:
-        connection = await aio_pika.connect(self._env["AMQP_URL"])
-        async with connection:
-            for _ in range(int(within_seconds * 5)):
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"{self.command} exited with {self.process.returncode}; see {self.log_path}")
-                channel = await connection.channel()
-                try:
-                    queue = await channel.declare_queue(self.queue, passive=True)
-                    if (queue.declaration_result.consumer_count or 0) > 0:
-                        return
-                except aio_pika.exceptions.ChannelClosed:
-                    pass
-                finally:
-                    if not channel.is_closed:
-                        await channel.close()
-                await asyncio.sleep(0.2)
-        raise TimeoutError(
-            f"{self.command} did not start consuming {self.queue} within {within_seconds}s; see {self.log_path}"
-        )
+    def start(self) -> None:
+        executable = Path(sys.executable).parent / self.command
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen([str(executable)], env=self._env, stdout=log, stderr=log)
+
+    def health(self, path: str = "/health/ready") -> int:
+        """The HTTP status of a health endpoint, 0 when nothing answers."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=2) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+        except OSError:
+            return 0
+
+    async def wait_until_ready(self, within_seconds: float = 30.0) -> None:
+        for _ in range(int(within_seconds * 5)):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.command} exited with {self.process.returncode}; see {self.log_path}")
+            if await asyncio.to_thread(self.health) == 200:
+                return
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"{self.command} was not ready within {within_seconds}s; see {self.log_path}")
 
     async def stop_async(self, within_seconds: float = 40.0) -> int:
-        """SIGTERM, and wait for the exit without blocking the event loop."""
+        """SIGTERM, as a container runtime sends it, and the exit code (without blocking the event loop)."""
         self.process.send_signal(signal.SIGTERM)
         return await asyncio.to_thread(self.process.wait, within_seconds)
 
-    def stop(self, timeout: float = 40.0) -> int:
-        """SIGTERM, as a container runtime sends it, and the exit code."""
+    def stop(self, within_seconds: float = 40.0) -> int:
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=timeout)
+        return self.process.wait(timeout=within_seconds)
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, with no chance to finish anything."""
+        self.process.kill()
+        self.process.wait()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

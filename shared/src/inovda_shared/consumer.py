@@ -19,6 +19,7 @@ from faststream.rabbit.annotations import RabbitMessage
 
 from .messaging import ORIGINAL_ROUTING_KEY, routing_key_of
 from .mongo import is_transient
+from .observability import DEAD_LETTERS
 from .topology import DEAD_LETTER_EXCHANGE, MAX_DELIVERY_ATTEMPTS, ServiceQueue
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ async def settle(
         if attempts >= MAX_DELIVERY_ATTEMPTS:
             log.error("dead-lettering a message from %s after %d attempts: %s", queue.name, attempts, reason)
             await dead_letter(broker, message, queue, reason)
+            DEAD_LETTERS.labels(queue=queue.name).inc()
             await message.ack()
         else:
             log.warning("attempt %d on %s failed: %s", attempts, queue.name, reason, exc_info=exc)

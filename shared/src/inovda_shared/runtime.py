@@ -1,16 +1,22 @@
-"""What every service process shares: its broker, its lifecycle around the consumer, its background tasks."""
+"""What every service process shares: its broker, its lifecycle around the consumer, its background tasks,
+and its health and metrics endpoints."""
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from faststream import FastStream
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.schemas import Channel
 from pymongo import AsyncMongoClient
 
+from .http import HttpServer
 from .mongo import Document
+from .observability import Readiness, live, metrics, prometheus_middleware, telemetry_middlewares
 from .settings import ServiceSettings
 from .topology import ServiceQueue, declare_topology
 
@@ -18,51 +24,69 @@ from .topology import ServiceQueue, declare_topology
 DRAIN_SECONDS = 30.0
 
 
-def new_broker(settings: ServiceSettings) -> RabbitBroker:
+def new_broker(settings: ServiceSettings, service: str) -> RabbitBroker:
+    instance = settings.instance_name or f"{socket.gethostname()}-{os.getpid()}"
     # Per-message framework logs cost about a quarter of throughput; the services log what matters.
+    # aio-pika names the connection (as the broker's tools show it) from the URL's `name` parameter.
+    separator = "&" if "?" in settings.amqp_url else "?"
+    named_url = f"{settings.amqp_url}{separator}{urlencode({'name': f'inovda-{service}-{instance}'})}"
     return RabbitBroker(
-        settings.amqp_url,
+        named_url,
         default_channel=Channel(prefetch_count=settings.prefetch),
         graceful_timeout=DRAIN_SECONDS,
         logger=None,
+        middlewares=[*telemetry_middlewares(service), prometheus_middleware(service)],
     )
 
 
 def service_app(
     name: str,
+    settings: ServiceSettings,
     broker: RabbitBroker,
     mongo: AsyncMongoClient[Document],
     queue: ServiceQueue,
     prepare: Callable[[], Awaitable[None]],
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]],
 ) -> FastStream:
-    """A FastStream app that prepares storage and topology before consuming, runs background loops while
-    it consumes, and on SIGTERM stops consuming, drains in-flight messages, then closes the database."""
+    """A FastStream app that serves health and metrics from the start, prepares storage and topology
+    before consuming, runs background loops while it consumes, and on SIGTERM stops consuming, drains
+    in-flight messages, then closes the database."""
     log = logging.getLogger(f"inovda.{name}")
     tasks: list[asyncio.Task[None]] = []
+    readiness = Readiness(broker, mongo)
+    http = HttpServer(
+        settings.http_host,
+        settings.http_port,
+        {"/health/live": live, "/health/ready": readiness.respond, "/metrics": metrics},
+    )
 
     async def before_consuming() -> None:
+        await http.start()
         await prepare()
         await broker.connect()
         await declare_topology(broker, (queue,))
 
     async def start_background() -> None:
         tasks.extend(asyncio.create_task(loop(), name=f"{name}-background") for loop in background)
-        log.info("%s consuming %s", name, queue.name)
+        log.info("%s consuming %s; health and metrics on port %d", name, queue.name, http.port)
 
     async def stop_background() -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def close_database() -> None:
+    async def close() -> None:
         await mongo.close()
+        await http.stop()
 
-    return FastStream(
+    app = FastStream(
         broker,
         logger=log,
         on_startup=[before_consuming],
         after_startup=[start_background],
         on_shutdown=[stop_background],
-        after_shutdown=[close_database],
+        after_shutdown=[close],
     )
+    app.context.set_global("readiness", readiness)
+    app.context.set_global("http", http)
+    return app

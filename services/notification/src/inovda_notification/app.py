@@ -27,7 +27,7 @@ def now() -> dt.datetime:
 
 
 def create_app(settings: NotificationSettings) -> FastStream:
-    broker = new_broker(settings)
+    broker = new_broker(settings, "notification")
     mongo = connect(settings.mongodb_url)
     store = NotificationStore(mongo[settings.mongodb_database])
     relay = OutboxRelay(
@@ -66,6 +66,7 @@ def create_app(settings: NotificationSettings) -> FastStream:
 
     return service_app(
         "notification",
+        settings,
         broker,
         mongo,
         NOTIFICATION_QUEUE,

@@ -23,6 +23,7 @@ from inovda_shared.consumer import DEATH_AT, DEATH_ATTEMPTS, DEATH_QUEUE, DEATH_
 from inovda_shared.contracts.events import NotificationFailed, NotificationSent
 from inovda_shared.locks import LockTimeoutError
 from inovda_shared.messaging import JSON, ORIGINAL_ROUTING_KEY, OutgoingEvent
+from inovda_shared.observability import EMAILS
 from inovda_shared.outbox import OutboxRelay, PendingBatch
 from inovda_shared.topology import DEAD_LETTER_EXCHANGE, NOTIFICATION_QUEUE
 
@@ -156,12 +157,14 @@ class Delivery:
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
             if attempts < self._policy.max_attempts:
+                EMAILS.labels(kind=message.kind, outcome="retried").inc()
                 log.warning("email %s attempt %d failed: %s", message.kind, attempts, reason)
                 retry_at = now + self._policy.backoff(attempts)
                 await self._store.update_email(
                     key, {"attempts": attempts, "next_attempt_at": retry_at, "last_error": reason}
                 )
                 return None
+            EMAILS.labels(kind=message.kind, outcome="failed").inc()
             log.error("email %s failed after %d attempts: %s", message.kind, attempts, reason)
             await self._store.update_email(key, {"status": FAILED, "attempts": attempts, "last_error": reason})
             await self._dead_letter(key, reason, attempts, correlation_id)
@@ -172,6 +175,7 @@ class Delivery:
                 f"failed:{key}:{attempts}", [self._event(failed, key, correlation_id)]
             )
         await self._store.update_email(key, {"status": SENT, "attempts": attempts, "sent_at": now})
+        EMAILS.labels(kind=message.kind, outcome="sent").inc()
         sent = NotificationSent(
             dedupe_key=key, kind=message.kind, recipients=len(message.to) + len(message.cc), sent_at=now
         )

@@ -54,7 +54,12 @@ class NotificationService:
     async def on_answer(self, answer: IntakeAnswer, correlation_id: str) -> None:
         if answer.status == "rejected":
             recipient = rejection_recipient(answer)
-            unit = await self._store.unit(*recipient) if recipient else None
+            if recipient is None:
+                return
+            # A unit the rejection does not fault was registered at submission: wait for it if need be.
+            # One it does fault (unknown, malformed) may never be known here: then the email goes nowhere.
+            unit_faulted = any(reason.field == "unit_code" for reason in answer.reasons)
+            unit = await self._store.unit(*recipient) if unit_faulted else await self._known_unit(*recipient)
             await self._send(rejection_emails(answer, unit, self._renderer), correlation_id)
             return
         if answer.intake_routing_key != INNOVATION_REPORT or answer.unchanged:

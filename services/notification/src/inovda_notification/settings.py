@@ -14,6 +14,7 @@ class ScheduleConfig(BaseModel):
 
 class NotificationSettings(ServiceSettings):
     mongodb_database: str = "inovda_notification"
+    http_port: int = 8083
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_from: str = "Inovda <inovda@kukarkab.example>"

@@ -21,7 +21,7 @@ from .settings import ScoringSettings
 def create_app(settings: ScoringSettings) -> FastStream:
     for year in available_years():  # a broken rubric file stops the service at start, not mid-stream
         load_rubric(year)
-    broker = new_broker(settings)
+    broker = new_broker(settings, "scoring")
     mongo = connect(settings.mongodb_url)
     store = ScoringStore(mongo[settings.mongodb_database])
     relay = OutboxRelay(
@@ -35,7 +35,7 @@ def create_app(settings: ScoringSettings) -> FastStream:
         path_steps=settings.path_steps_in_event,
     )
     register_handlers(broker, service)
-    return service_app("scoring", broker, mongo, SCORING_QUEUE, store.ensure_indexes, background=[relay.run])
+    return service_app("scoring", settings, broker, mongo, SCORING_QUEUE, store.ensure_indexes, background=[relay.run])
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from inovda_shared.contracts.events import (
 )
 from inovda_shared.messaging import OutgoingEvent
 from inovda_shared.mongo import Document
+from inovda_shared.observability import INDEX_ANNOUNCEMENTS, SCORINGS
 from inovda_shared.outbox import OutboxRelay, PendingBatch
 
 from .adapters.readmodel import MemberAggregates, Placement, ScoringStore, member_id, region_key
@@ -120,6 +121,7 @@ class ScoringService:
 
             member = member_id(report.source, report.external_id)
             await self._place(member, event.revision, placement, previous, score.contribution())
+            SCORINGS.labels(eligible=str(score.eligible).lower()).inc()
             scored = self._scored_event(event, document)
             batches = [
                 await self._store.outbox.record(
@@ -274,6 +276,8 @@ class ScoringService:
         incoming: Incoming,
     ) -> PendingBatch | None:
         message_id = f"{event.routing_key}:{key}:v{version}"
+        if isinstance(event, RegionIndexUpdated):
+            INDEX_ANNOUNCEMENTS.inc()
         batch = await self._store.outbox.record(
             message_id, [OutgoingEvent.of(event, event.routing_key, message_id, incoming.correlation_id)]
         )

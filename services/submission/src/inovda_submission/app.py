@@ -18,7 +18,7 @@ from .settings import SubmissionSettings
 
 
 def create_app(settings: SubmissionSettings) -> FastStream:
-    broker = new_broker(settings)
+    broker = new_broker(settings, "submission")
     mongo = connect(settings.mongodb_url)
     database = mongo[settings.mongodb_database]
     store = SubmissionStore(database)
@@ -30,7 +30,7 @@ def create_app(settings: SubmissionSettings) -> FastStream:
         await store.ensure_indexes()
         await outbox.ensure_indexes()
 
-    return service_app("submission", broker, mongo, SUBMISSION_QUEUE, prepare, background=[relay.run])
+    return service_app("submission", settings, broker, mongo, SUBMISSION_QUEUE, prepare, background=[relay.run])
 
 
 def main() -> None:

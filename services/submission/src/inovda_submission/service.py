@@ -13,8 +13,9 @@ from inovda_shared.contracts.events import (
     RegionProfileUpdated,
     UnitRegistered,
 )
-from inovda_shared.contracts.intake import InnovationReport, IntakeModel, RegionProfile, UnitUpsert
+from inovda_shared.contracts.intake import INTAKE_MODELS, InnovationReport, IntakeModel, RegionProfile, UnitUpsert
 from inovda_shared.messaging import OutgoingEvent
+from inovda_shared.observability import INTAKE_ANSWERS
 from inovda_shared.outbox import Outbox, OutboxRelay
 
 from .adapters.store import Saved, SubmissionStore, VersionedCollection
@@ -55,6 +56,8 @@ class IntakeService:
         events = facts.rejected(parsed) if isinstance(parsed, Rejection) else await self._accept(parsed, facts)
 
         if pending := await self._outbox.record(key, events):
+            status = "rejected" if isinstance(parsed, Rejection) else "accepted"
+            INTAKE_ANSWERS.labels(routing_key=_known(delivery.routing_key), status=status).inc()
             await self._relay.publish(pending)
 
     async def _check_references(self, model: IntakeModel) -> Rejection | None:
@@ -107,6 +110,11 @@ class IntakeService:
         if isinstance(model, RegionProfile):
             return self._store.profiles
         return self._store.innovations
+
+
+def _known(routing_key: str) -> str:
+    """A metric label from a closed set: a sender's invented routing key must not create new series."""
+    return routing_key if routing_key in INTAKE_MODELS else "other"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,110 @@
+"""Health, metrics and tracing, the same in every service.
+
+- `/health/live`: the process answers.
+- `/health/ready`: the broker connection is up, every consumer of this process is registered on an open
+  channel (after a broker restart, only once the consumer is restored), and MongoDB answers a ping.
+- `/metrics`: FastStream's Prometheus middleware (messages, durations, sizes) and Inovda's own counters.
+- Tracing: FastStream's OpenTelemetry middleware; spans are exported over OTLP when
+  `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and the trace context travels in message headers.
+"""
+
+import json
+import os
+from typing import Any
+
+from faststream.rabbit import RabbitBroker
+from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from pymongo import AsyncMongoClient
+
+from .http import Response
+from .mongo import Document
+
+REGISTRY = CollectorRegistry()
+
+INTAKE_ANSWERS = Counter(
+    "inovda_intake_answers",
+    "Intake messages answered, by kind and outcome",
+    ["routing_key", "status"],
+    registry=REGISTRY,
+)
+SCORINGS = Counter("inovda_scorings", "Innovation revisions scored", ["eligible"], registry=REGISTRY)
+INDEX_ANNOUNCEMENTS = Counter(
+    "inovda_index_recomputations", "Region indexes recomputed and announced because they changed", registry=REGISTRY
+)
+EMAILS = Counter(
+    "inovda_emails", "Emails by kind and outcome (sent, retried, failed)", ["kind", "outcome"], registry=REGISTRY
+)
+DEAD_LETTERS = Counter("inovda_dead_letters", "Messages dead-lettered, by queue", ["queue"], registry=REGISTRY)
+
+
+def prometheus_middleware(service: str) -> RabbitPrometheusMiddleware:
+    return RabbitPrometheusMiddleware(registry=REGISTRY, app_name=service, metrics_prefix="faststream")
+
+
+def telemetry_middlewares(service: str) -> list[Any]:
+    """FastStream's tracing middleware, exporting over OTLP only when an endpoint is configured."""
+    if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return []
+    from faststream.rabbit.opentelemetry import RabbitTelemetryMiddleware
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: f"inovda-{service}"}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    return [RabbitTelemetryMiddleware(tracer_provider=provider)]
+
+
+async def metrics() -> Response:
+    return Response(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
+
+
+async def live() -> Response:
+    return Response(200, b'{"status": "live"}', "application/json")
+
+
+class Readiness:
+    def __init__(self, broker: RabbitBroker, mongo: AsyncMongoClient[Document]) -> None:
+        self._broker = broker
+        self._mongo = mongo
+
+    async def check(self) -> dict[str, bool]:
+        return {
+            "broker": await self._broker.ping(timeout=1),
+            "consuming": self._consuming(),
+            "mongodb": await self._mongodb(),
+        }
+
+    async def respond(self) -> Response:
+        checks = await self.check()
+        body = json.dumps({"ready": all(checks.values()), **checks}).encode()
+        return Response(200 if all(checks.values()) else 503, body, "application/json")
+
+    def _consuming(self) -> bool:
+        subscribers = list(self._broker.subscribers)
+        return bool(subscribers) and all(_consumer_registered(subscriber) for subscriber in subscribers)
+
+    async def _mongodb(self) -> bool:
+        try:
+            await self._mongo.admin.command("ping")
+        except Exception:
+            return False
+        return True
+
+
+def _consumer_registered(subscriber: Any) -> bool:
+    # FastStream keeps the aio-pika queue and the consumer tag of a running subscriber; aio-pika restores
+    # the consumer on a new channel after a reconnect. Ready means that consumer is live on an open channel.
+    queue = getattr(subscriber, "_queue_obj", None)
+    tag = getattr(subscriber, "_consumer_tag", None)
+    if queue is None or tag is None:
+        return False
+    try:
+        channel = queue.channel.channel  # the raw aiormq channel; raises while closed
+    except Exception:
+        return False
+    return not channel.is_closed and tag in channel.consumers
