@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PACKAGES := shared services/submission services/scoring services/notification cli
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup infra infra-stop test lint demo clean
+.PHONY: setup infra infra-stop test lint demo asyncapi clean
 
 setup: $(INSTALLED) var/bin/ferretdb
 
@@ -35,6 +35,11 @@ lint: setup
 
 demo: infra
 	$(BIN)/inovda demo
+
+asyncapi: setup
+	for service in submission scoring notification; do \
+		$(BIN)/faststream docs gen inovda_shared.asyncapi:$$service --yaml -o deploy/asyncapi/$$service.yaml; \
+	done
 
 clean:
 	rm -rf $(VENV) var

@@ -30,6 +30,21 @@ start_rabbitmq() {
   wait_for RabbitMQ 90 rabbitmq-diagnostics -q check_port_connectivity
 }
 
+load_definitions() {
+  # Topology and one least-privilege user per service and outside system (passwords under var/secrets/).
+  if [ -n "${AMQP_URL:-}" ]; then return; fi
+  .venv/bin/inovda broker-definitions --out "$root/var/rabbitmq/definitions.json" >/dev/null
+  # rabbitmqctl runs as the broker's own user, who may not read this folder: hand it a readable copy
+  # (password hashes, not passwords) and remove it again.
+  local copy
+  copy=$(mktemp --suffix=.json)
+  cp "$root/var/rabbitmq/definitions.json" "$copy"
+  chmod 644 "$copy"
+  rabbitmqctl -q import_definitions "$copy"
+  rm -f "$copy"
+  echo "RabbitMQ definitions loaded (deploy/rabbitmq/access.json)"
+}
+
 start_ferretdb() {
   if [ -n "${MONGODB_URL:-}" ]; then echo "MONGODB_URL is set: not starting FerretDB"; return; fi
   if port_open 27017; then echo "FerretDB (or MongoDB) is up"; return; fi
@@ -50,7 +65,7 @@ stop_all() {
 }
 
 case "${1:-start}" in
-  start) start_rabbitmq; start_ferretdb ;;
+  start) start_rabbitmq; load_definitions; start_ferretdb ;;
   stop) stop_all ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from inovda_shared.deadletters import DeadLetter, list_dead_letters, replay_dead_letters
 
+from .broker_access import render_file
 from .demo import run_demo
 from .publish import publish_path
 from .report import broker_status, region_report
@@ -45,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     dlq_replay.add_argument("--message-id", help="replay only this message")
 
     commands.add_parser("status", help="service queues: messages waiting, consumers, dead letters")
+
+    definitions = commands.add_parser(
+        "broker-definitions", help="render the broker's topology and least-privilege users for import"
+    )
+    definitions.add_argument("--access", type=Path, default=Path("deploy/rabbitmq/access.json"))
+    definitions.add_argument("--secrets", type=Path, default=Path("var/secrets"))
+    definitions.add_argument("--out", type=Path, default=Path("var/rabbitmq/definitions.json"))
 
     for name, text in (
         ("report", "the region's index, compliance table and path, and a PNG chart"),
@@ -102,6 +110,8 @@ async def _run(args: argparse.Namespace) -> int:
         print(await region_report(args.mongodb_url, args.scoring_database, args.region, args.year, chart))
     elif args.command == "status":
         print(await broker_status(args.amqp_url))
+    elif args.command == "broker-definitions":
+        print(render_file(args.access, args.secrets, args.out))
     elif args.command == "demo":
         await run_demo(args.amqp_url, args.mongodb_url, keep_running=args.keep_running)
     elif args.command == "publish":

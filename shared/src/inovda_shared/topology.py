@@ -68,9 +68,10 @@ SERVICE_QUEUES: tuple[ServiceQueue, ...] = (SUBMISSION_QUEUE, SCORING_QUEUE, NOT
 
 
 async def declare_topology(broker: RabbitBroker, queues: tuple[ServiceQueue, ...] = SERVICE_QUEUES) -> None:
-    """Declare exchanges, the given queues, their bindings and dead-letter queues (idempotent)."""
-    for exchange in (INTAKE_EXCHANGE, EVENTS_EXCHANGE, DEAD_LETTER_EXCHANGE):
-        await broker.declare_exchange(exchange)
+    """Declare the given queues, their bindings and dead-letter queues, and the exchanges they need:
+    their own, `inovda.events` (every service publishes there) and the dead-letter one (idempotent; a
+    service's broker user may configure nothing else)."""
+    await broker.declare_exchange(EVENTS_EXCHANGE)
     dead_letter_exchange = await broker.declare_exchange(DEAD_LETTER_EXCHANGE)
     for spec in queues:
         declared_exchange = await broker.declare_exchange(spec.exchange)

@@ -24,7 +24,10 @@ def create_app(settings: SubmissionSettings) -> FastStream:
     store = SubmissionStore(database)
     outbox = Outbox(database["outbox"])
     relay = OutboxRelay([outbox], broker, settings.outbox_relay_interval_seconds, settings.outbox_relay_grace_seconds)
-    register_handlers(broker, IntakeService(store, outbox, relay, clock=lambda: dt.datetime.now(dt.UTC)))
+    service = IntakeService(
+        store, outbox, relay, clock=lambda: dt.datetime.now(dt.UTC), source_users=settings.source_users
+    )
+    register_handlers(broker, service)
 
     async def prepare() -> None:
         await store.ensure_indexes()

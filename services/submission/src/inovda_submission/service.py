@@ -1,7 +1,7 @@
 """The intake use case: validate, store, and record the answer and events for the outbox."""
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -19,6 +19,7 @@ from inovda_shared.observability import INTAKE_ANSWERS
 from inovda_shared.outbox import Outbox, OutboxRelay
 
 from .adapters.store import Saved, SubmissionStore, VersionedCollection
+from .domain.authentication import authenticate
 from .domain.records import content_hash, entity_id, message_key, unit_id
 from .domain.validation import Rejection, parse_intake
 
@@ -31,17 +32,26 @@ class IntakeDelivery:
     body: bytes
     message_id: str | None
     correlation_id: str
+    sender: str | None = None  # the broker user that published it (AMQP user_id)
 
 
 class IntakeService:
-    def __init__(self, store: SubmissionStore, outbox: Outbox, relay: OutboxRelay, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: SubmissionStore,
+        outbox: Outbox,
+        relay: OutboxRelay,
+        clock: Clock,
+        source_users: Mapping[str, str] | None = None,
+    ) -> None:
         self._store = store
         self._outbox = outbox
         self._relay = relay
         self._clock = clock
+        self._source_users = source_users or {}
 
     async def handle(self, delivery: IntakeDelivery) -> None:
-        parsed = parse_intake(delivery.routing_key, delivery.body)
+        parsed = authenticate(parse_intake(delivery.routing_key, delivery.body), delivery.sender, self._source_users)
         source = parsed.source
         key = message_key(delivery.routing_key, source, delivery.message_id, delivery.body)
 

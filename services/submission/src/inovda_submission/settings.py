@@ -1,6 +1,11 @@
+from pydantic import Field
+
 from inovda_shared.settings import ServiceSettings
 
 
 class SubmissionSettings(ServiceSettings):
     mongodb_database: str = "inovda_submission"
     http_port: int = 8081
+    # Broker user -> the one intake source it may publish for, as JSON ({"sys-e-inovasi": "e-inovasi"}).
+    # Empty: intake is not authenticated (development with the broker's default user only).
+    source_users: dict[str, str] = Field(default_factory=dict)

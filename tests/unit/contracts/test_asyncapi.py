@@ -1,0 +1,36 @@
+"""The committed AsyncAPI documents are what `faststream docs gen` makes of the code now."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+SERVICES = ["submission", "scoring", "notification"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_committed_asyncapi_is_up_to_date(service: str, tmp_path: Path) -> None:
+    generated = tmp_path / f"{service}.yaml"
+    faststream = Path(sys.executable).parent / "faststream"
+    subprocess.run(
+        [str(faststream), "docs", "gen", f"inovda_shared.asyncapi:{service}", "--yaml", "-o", str(generated)],
+        check=True,
+        capture_output=True,
+    )
+    committed = ROOT / "deploy" / "asyncapi" / f"{service}.yaml"
+    # Compared as data: FastStream lists channels in no fixed order.
+    assert yaml.safe_load(generated.read_text()) == yaml.safe_load(committed.read_text()), (
+        f"run `make asyncapi` and commit {committed}"
+    )
+
+
+def test_every_intake_routing_key_and_event_is_documented() -> None:
+    submission = (ROOT / "deploy" / "asyncapi" / "submission.yaml").read_text()
+    for routing_key in ("unit.upsert.v1", "region.profile.v1", "innovation.report.v1", "innovation.submitted"):
+        assert f"address: {routing_key}" in submission
+    scoring = (ROOT / "deploy" / "asyncapi" / "scoring.yaml").read_text()
+    for routing_key in ("innovation.scored", "region.index.updated", "unit.compliance.updated"):
+        assert f"address: {routing_key}" in scoring
