@@ -17,7 +17,8 @@ from aio_pika.exceptions import AMQPError
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 
-from .messaging import ORIGINAL_ROUTING_KEY, routing_key_of
+from .logs import correlation_id
+from .messaging import ORIGINAL_ROUTING_KEY, correlation_id_of, routing_key_of
 from .mongo import is_transient
 from .observability import DEAD_LETTERS
 from .topology import DEAD_LETTER_EXCHANGE, MAX_DELIVERY_ATTEMPTS, ServiceQueue
@@ -100,6 +101,7 @@ async def settle(
     handle: Callable[[], Awaitable[None]],
 ) -> None:
     """Run the handler for one delivery and settle it: ack, requeue, or dead-letter with the reason."""
+    correlation_id.set(correlation_id_of(message, fallback=str(message.message_id)))
     try:
         await retry_transient(handle, f"handling a message from {queue.name}")
     except Exception as exc:
