@@ -4,7 +4,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, DuplicateKeyError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure
 
 Document = dict[str, Any]
 
@@ -18,4 +18,7 @@ def connect(url: str) -> AsyncMongoClient[Document]:
 
 
 def is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, ConnectionFailure)
+    """A failure that a retry can cure: the server unreachable, or FerretDB's SQLite busy with another write."""
+    if isinstance(exc, ConnectionFailure):
+        return True
+    return isinstance(exc, OperationFailure) and "SQLITE_BUSY" in str(exc)

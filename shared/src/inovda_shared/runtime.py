@@ -47,6 +47,7 @@ def service_app(
     queue: ServiceQueue,
     prepare: Callable[[], Awaitable[None]],
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]],
+    drain: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> FastStream:
     """A FastStream app that serves health and metrics from the start, prepares storage and topology
     before consuming, runs background loops while it consumes, and on SIGTERM stops consuming, drains
@@ -71,6 +72,8 @@ def service_app(
         log.info("%s consuming %s; health and metrics on port %d", name, queue.name, http.port)
 
     async def stop_background() -> None:
+        for finish in drain:  # work the handlers started but did not wait for
+            await finish()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

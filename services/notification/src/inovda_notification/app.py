@@ -51,7 +51,8 @@ def create_app(settings: NotificationSettings) -> FastStream:
     )
     delivery = Delivery(store, sender, relay, broker, policy, now)
     renderer = Renderer()
-    register_handlers(broker, NotificationService(store, delivery, renderer, now))
+    service = NotificationService(store, delivery, renderer, now)
+    register_handlers(broker, service)
     schedules = {
         key: ReminderSchedule(config.deadline, tuple(config.dates) if config.dates else None)
         for key, config in settings.reminder_schedules.items()
@@ -72,6 +73,7 @@ def create_app(settings: NotificationSettings) -> FastStream:
         NOTIFICATION_QUEUE,
         store.ensure_indexes,
         background=[relay.run, deliver_loop, schedule_loop],
+        drain=[service.drain],
     )
 
 

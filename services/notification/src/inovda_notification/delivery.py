@@ -19,7 +19,7 @@ from typing import Protocol
 
 from faststream.rabbit import RabbitBroker
 
-from inovda_shared.consumer import DEATH_AT, DEATH_ATTEMPTS, DEATH_QUEUE, DEATH_REASON
+from inovda_shared.consumer import DEATH_AT, DEATH_ATTEMPTS, DEATH_QUEUE, DEATH_REASON, retry_transient
 from inovda_shared.contracts.events import NotificationFailed, NotificationSent
 from inovda_shared.locks import LockTimeoutError
 from inovda_shared.messaging import JSON, ORIGINAL_ROUTING_KEY, OutgoingEvent
@@ -174,7 +174,11 @@ class Delivery:
             return await self._store.outbox.record(
                 f"failed:{key}:{attempts}", [self._event(failed, key, correlation_id)]
             )
-        await self._store.update_email(key, {"status": SENT, "attempts": attempts, "sent_at": now})
+        # The server has the email now: recording that must not give up, or the email would go out again.
+        await retry_transient(
+            lambda: self._store.update_email(key, {"status": SENT, "attempts": attempts, "sent_at": now}),
+            "recording a sent email",
+        )
         EMAILS.labels(kind=message.kind, outcome="sent").inc()
         sent = NotificationSent(
             dedupe_key=key, kind=message.kind, recipients=len(message.to) + len(message.cc), sent_at=now

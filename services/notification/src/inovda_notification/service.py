@@ -129,4 +129,15 @@ class NotificationService:
         for key in await self._delivery.record(messages, correlation_id):
             task = asyncio.create_task(self._delivery.deliver(key))
             self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            task.add_done_callback(self._sent)
+
+    async def drain(self) -> None:
+        """On shutdown: let the sends already under way finish rather than cut them off mid-conversation."""
+        if self._sending:
+            await asyncio.wait(self._sending, timeout=20)
+
+    def _sent(self, task: "asyncio.Task[None]") -> None:
+        self._sending.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Not lost: the email stays pending and the delivery loop tries it again.
+            log.warning("sending right away failed: %s: %s", type(error).__name__, error)
