@@ -1,6 +1,6 @@
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from inovda_shared.settings import ServiceSettings
 
@@ -32,3 +32,9 @@ class NotificationSettings(ServiceSettings):
     digest_weekday: int = 0  # Monday
     # JSON, e.g. {"64.02/2026": {"deadline": "2026-10-15"}}; other region-years use the default rule.
     reminder_schedules: dict[str, ScheduleConfig] = Field(default_factory=dict)
+
+    @field_validator("smtp_username", "smtp_password", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # An empty variable (a compose file passing an unset secret through) means "no login", not "".
+        return None if value == "" else value

@@ -1,0 +1,42 @@
+# syntax=docker/dockerfile:1
+# The notification service image (console script `inovda-notification`; health and metrics on port 8083).
+# Build from the repository root:
+#   docker build -f deploy/docker/notification.Dockerfile -t inovda-notification:dev .
+# Configuration comes only from the environment at run time (see deploy/docker/README.md); secrets are never
+# part of the image: pass AMQP_URL / MONGODB_URL / SMTP_PASSWORD or their `*_FILE` variants.
+
+ARG PYTHON_IMAGE=python:3.11-slim
+
+# Builder: a virtualenv with shared and the service, dependencies pinned by constraints.txt.
+FROM ${PYTHON_IMAGE} AS builder
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+WORKDIR /src
+RUN python -m venv /opt/venv
+COPY deploy/docker/constraints.txt deploy/docker/constraints.txt
+COPY shared shared
+COPY services/notification services/notification
+RUN /opt/venv/bin/pip install --no-cache-dir --constraint deploy/docker/constraints.txt ./shared ./services/notification \
+    && /opt/venv/bin/pip uninstall --yes pip setuptools \
+    && /opt/venv/bin/python -c "import inovda_notification.app"
+
+# Runtime: the slim interpreter and the virtualenv, nothing else; runs as an unprivileged user.
+FROM ${PYTHON_IMAGE}
+RUN groupadd --system --gid 10001 inovda \
+    && useradd --system --no-log-init --uid 10001 --gid inovda --home-dir /nonexistent --no-create-home \
+        --shell /usr/sbin/nologin inovda
+COPY --from=builder /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HTTP_PORT=8083
+LABEL org.opencontainers.image.title="inovda-notification" \
+      org.opencontainers.image.description="Inovda notification service"
+USER 10001:10001
+EXPOSE 8083
+# SIGTERM stops consuming and drains in-flight messages for up to 30 s: give the container more than that
+# (docker stop -t 45, compose stop_grace_period, Kubernetes terminationGracePeriodSeconds).
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('HTTP_PORT', '8083') + '/health/live', timeout=3)"]
+CMD ["inovda-notification"]
