@@ -18,8 +18,12 @@ from typing import Any
 import aio_pika
 import pytest
 from aiormq.exceptions import ChannelAccessRefused
+from faststream import FastStream
 
 from inovda_cli.broker_access import render_file
+from inovda_cli.processes import free_port
+from inovda_notification.app import create_app as create_notification_app
+from inovda_notification.settings import NotificationSettings
 from inovda_scoring.app import create_app as create_scoring_app
 from inovda_scoring.settings import ScoringSettings
 from inovda_submission.app import create_app as create_submission_app
@@ -119,7 +123,7 @@ async def test_an_outside_system_may_only_publish_intake_and_read_its_own_result
 @pytest.fixture
 async def secured_services(
     passwords: dict[str, str], clean_broker: str, mongodb_url: str, drop_database: str
-) -> AsyncIterator[None]:
+) -> AsyncIterator[list[FastStream]]:
     await purge_results()
     users = {"sys-simpeg": "simpeg", "sys-e-inovasi": "e-inovasi", "sys-bappeda": "bappeda"}
     submission = create_submission_app(
@@ -139,11 +143,21 @@ async def secured_services(
             http_port=0,
         )
     )
-    await submission.start()
-    await scoring.start()
-    yield
-    await scoring.stop()
-    await submission.stop()
+    notification = create_notification_app(
+        NotificationSettings(
+            amqp_url=url("inovda-notification", passwords),
+            mongodb_url=mongodb_url,
+            mongodb_database=f"{drop_database}_n",
+            http_port=0,
+            smtp_port=free_port(),  # nothing listens: emails wait, the consumer still works
+        )
+    )
+    apps = [submission, scoring, notification]
+    for app in apps:
+        await app.start()
+    yield apps
+    for app in reversed(apps):
+        await app.stop()
 
 
 async def publish_as(user: str, passwords: dict[str, str], routing_key: str, body: dict[str, Any]) -> str:
@@ -175,8 +189,10 @@ async def result_for(user: str, passwords: dict[str, str], source: str, message_
 
 
 async def test_services_with_their_own_users_answer_each_sender_on_its_own_results_queue(
-    passwords: dict[str, str], secured_services: None, clean_broker: str
+    passwords: dict[str, str], secured_services: list[FastStream], clean_broker: str
 ) -> None:
+    for app in secured_services:  # each consumes and publishes with its own user only
+        assert (await app.context.get("readiness").check())["consuming"]
     async with EventProbe(clean_broker) as events:
         accepted = await publish_as("sys-simpeg", passwords, "unit.upsert.v1", samples.unit())
         answer = await result_for("sys-simpeg", passwords, "simpeg", accepted)

@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from email.message import EmailMessage as MimeMessage
 
 import aiosmtplib
+from opentelemetry import trace
 
 from ..domain.model import EmailMessage
+
+TRACER = trace.get_tracer("inovda.notification")
 
 
 class PermanentSendError(Exception):
@@ -48,6 +51,10 @@ class SmtpSender:
         return mime
 
     async def send(self, message: EmailMessage) -> None:
+        with TRACER.start_as_current_span("smtp send", attributes={"inovda.email.kind": message.kind}):
+            await self._send(message)
+
+    async def _send(self, message: EmailMessage) -> None:
         config = self._config
         try:
             await aiosmtplib.send(
