@@ -7,23 +7,11 @@ from pathlib import Path
 import aio_pika
 from aiormq.exceptions import ChannelNotFoundEntity
 
+from inovda_shared.contracts.vocabulary import UNIT_KIND_LABELS
 from inovda_shared.mongo import Document
 from inovda_shared.topology import SERVICE_QUEUES
 
 from .scoring import render_compliance, render_index, render_path, scoring_library
-
-KIND_LABELS = {
-    "opd": "OPD",
-    "kecamatan": "Kecamatan",
-    "kelurahan": "Kelurahan",
-    "desa": "Desa",
-    "puskesmas": "Puskesmas",
-    "rsud": "RSUD",
-    "bumd": "BUMD",
-    "bumdes": "BUMDes",
-    "sekolah": "Sekolah",
-    "lainnya": "Lainnya",
-}
 
 
 async def region_report(mongodb_url: str, scoring_database: str, region: str, year: int, chart: Path | None) -> str:
@@ -50,12 +38,12 @@ def draw_chart(
 
     total = Counter(row["kind"] for row in rows)
     compliant = Counter(row["kind"] for row in rows if row["compliant"])
-    kinds = [kind for kind in KIND_LABELS if total[kind]]
+    kinds = [kind for kind in UNIT_KIND_LABELS if total[kind]]
     figure, (left, right) = pyplot.subplots(1, 2, figsize=(12, 4.5))
     positions = range(len(kinds))
     left.bar(positions, [total[kind] for kind in kinds], color="#d9d9d9", label="Jumlah unit")
     left.bar(positions, [compliant[kind] for kind in kinds], color="#2b8cbe", label="Sudah melapor")
-    left.set_xticks(list(positions), [KIND_LABELS[kind] for kind in kinds])
+    left.set_xticks(list(positions), [UNIT_KIND_LABELS[kind] for kind in kinds], rotation=20, ha="right")
     left.set_title(f"Kepatuhan unit {year} per jenis")
     left.legend()
     bins = [*range(0, 111, 10), 111]  # maturity runs 0..111

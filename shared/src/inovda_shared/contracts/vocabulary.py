@@ -18,6 +18,19 @@ UnitKind = Literal[
     "sekolah",
     "lainnya",
 ]
+# How people read a unit kind (reports, emails).
+UNIT_KIND_LABELS: dict[str, str] = {
+    "opd": "Perangkat Daerah (OPD)",
+    "kecamatan": "Kecamatan",
+    "kelurahan": "Kelurahan",
+    "desa": "Desa",
+    "puskesmas": "Puskesmas",
+    "rsud": "RSUD",
+    "bumd": "BUMD",
+    "bumdes": "BUMDes",
+    "sekolah": "Sekolah",
+    "lainnya": "Lainnya",
+}
 InnovationForm = Literal["tata_kelola", "pelayanan_publik", "lainnya"]
 InnovationType = Literal["digital", "non_digital"]
 Initiator = Literal["kepala_daerah", "dprd", "asn", "perangkat_daerah", "masyarakat"]

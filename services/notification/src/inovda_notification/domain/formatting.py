@@ -4,6 +4,8 @@ import datetime as dt
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 
+from inovda_shared.contracts.vocabulary import UNIT_KIND_LABELS
+
 SUBJECT_MAX_CHARS = 150
 
 MONTHS = (
@@ -21,18 +23,6 @@ MONTHS = (
     "Desember",
 )
 
-UNIT_KIND_LABELS = {
-    "opd": "Perangkat Daerah (OPD)",
-    "kecamatan": "Kecamatan",
-    "kelurahan": "Kelurahan",
-    "desa": "Desa",
-    "puskesmas": "Puskesmas",
-    "rsud": "RSUD",
-    "bumd": "BUMD",
-    "bumdes": "BUMDes",
-    "sekolah": "Sekolah",
-    "lainnya": "Lainnya",
-}
 
 # Cc: control characters (CR, LF, NUL, ...); Cf: invisible format characters (bidi overrides, zero-width);
 # Zl/Zp: Unicode line and paragraph separators. None of them belongs in a one-line value.
