@@ -1,0 +1,67 @@
+"""Shows why Inovda serialises writes to one document under a lock on FerretDB 1.x (SQLite).
+
+Runs against MONGODB_URL (default the local FerretDB) in a scratch database, and prints what concurrent
+updates of one document leave behind, next to what an insert under a unique index does:
+
+    .venv/bin/python scripts/ferretdb_atomicity_probe.py
+"""
+
+import asyncio
+import os
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
+
+CONCURRENT = 100
+
+
+async def main() -> None:
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017/")
+    )
+    collection = client["atomicity_probe"]["probe"]
+    await collection.drop()
+
+    await collection.insert_one({"_id": "counter", "n": 0})
+    await asyncio.gather(*(collection.update_one({"_id": "counter"}, {"$inc": {"n": 1}}) for _ in range(CONCURRENT)))
+    counter = await collection.find_one({"_id": "counter"})
+    print(f"{CONCURRENT} concurrent $inc of one field: n = {counter['n'] if counter else None}")
+
+    await collection.insert_one({"_id": "versioned", "version": 0})
+    wins = 0
+
+    async def compare_and_set() -> None:
+        nonlocal wins
+        while True:
+            current = await collection.find_one({"_id": "versioned"})
+            assert current is not None
+            result = await collection.update_one(
+                {"_id": "versioned", "version": current["version"]}, {"$set": {"version": current["version"] + 1}}
+            )
+            if result.matched_count:
+                wins += 1
+                return
+
+    await asyncio.gather(*(compare_and_set() for _ in range(CONCURRENT // 2)))
+    versioned = await collection.find_one({"_id": "versioned"})
+    version = versioned["version"] if versioned else None
+    print(f"{CONCURRENT // 2} compare-and-set loops: {wins} succeeded, version = {version}")
+
+    inserted = 0
+
+    async def insert_lock() -> None:
+        nonlocal inserted
+        try:
+            await collection.insert_one({"_id": "lock"})
+            inserted += 1
+        except DuplicateKeyError:
+            pass
+
+    await asyncio.gather(*(insert_lock() for _ in range(CONCURRENT)))
+    print(f"{CONCURRENT} concurrent inserts of one _id: {inserted} succeeded")
+    await client.drop_database("atomicity_probe")
+    await client.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
