@@ -8,6 +8,7 @@ updates of one document leave behind, next to what an insert under a unique inde
 
 import asyncio
 import os
+from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
@@ -16,7 +17,7 @@ CONCURRENT = 100
 
 
 async def main() -> None:
-    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         os.environ.get("MONGODB_URL", "mongodb://127.0.0.1:27017/")
     )
     collection = client["atomicity_probe"]["probe"]
