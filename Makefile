@@ -31,7 +31,7 @@ test: infra
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/src services/*/src cli/src tests
+	$(BIN)/mypy shared/src services/*/src cli/src tests scripts/ferretdb_atomicity_probe.py
 
 demo: infra
 	$(BIN)/inovda demo
