@@ -24,6 +24,7 @@ from .domain import (
     Contribution,
     IndexFigures,
     InnovationFacts,
+    InnovationScore,
     PathPlan,
     RegionState,
     RegionTotals,
@@ -120,7 +121,7 @@ class ScoringService:
                 previous = Placement.from_document(moved_from) if moved_from else None
 
             member = member_id(report.source, report.external_id)
-            await self._place(member, event.revision, placement, previous, score.contribution())
+            await self._place(member, event.revision, placement, previous, score, rubric)
             SCORINGS.labels(eligible=str(score.eligible).lower()).inc()
             scored = self._scored_event(event, document)
             batches = [
@@ -138,17 +139,8 @@ class ScoringService:
     # --- queries: the library behind the CLI ----------------------------------------------------
 
     async def region_state(self, region_code: str, year: int, candidates: int | None = None) -> RegionState:
-        summary = await self._store.regions.summary(region_key(region_code, year)) or {}
-        return await self._state_from(summary, region_code, year, candidates)
-
-    async def _state_from(self, summary: Document, region_code: str, year: int, candidates: int | None) -> RegionState:
-        rubric = rubric_for(year)
-        innovations = await self._store.region_innovations(region_code, year, limit=candidates)
-        return RegionState(
-            spd_levels=summary.get("spd_levels") or {},
-            totals=_totals(summary),
-            innovations=tuple(score_facts(InnovationFacts.model_validate(doc["facts"]), rubric) for doc in innovations),
-        )
+        region = await self._store.regions.document(region_key(region_code, year)) or {}
+        return _state_from(region, year, candidates)
 
     async def index(self, region_code: str, year: int) -> IndexFigures:
         state = await self.region_state(region_code, year, candidates=0)
@@ -203,14 +195,28 @@ class ScoringService:
     # --- internals --------------------------------------------------------------------------------
 
     async def _place(
-        self, member: str, revision: int, placement: Placement, previous: Placement | None, contribution: Contribution
+        self,
+        member: str,
+        revision: int,
+        placement: Placement,
+        previous: Placement | None,
+        score: InnovationScore,
+        rubric: Rubric,
     ) -> None:
+        contribution = score.contribution()
+        # The region keeps each member's facts and potential too: the path's candidates come from the one
+        # region document, read by its _id, never from a query over all stored innovations.
+        entry = {
+            **contribution.model_dump(mode="json"),
+            "potential": improvement_potential(score, rubric),
+            "facts": score.facts.model_dump(mode="json"),
+        }
         await self._store.regions.put(
             placement.region,
             {"region_code": placement.region_code, "year": placement.year},
             member,
             revision,
-            contribution.model_dump(mode="json"),
+            entry,
             _region_increments,
         )
         await self._store.compliance.put(
@@ -227,11 +233,11 @@ class ScoringService:
     async def _announce_index(self, region_code: str, year: int, incoming: Incoming) -> PendingBatch | None:
         """Record a `region.index.updated` when the region's figures or path changed (caller holds its lock)."""
         key = region_key(region_code, year)
-        summary = await self._store.regions.summary(key)
+        summary = await self._store.regions.document(key)
         if summary is None:
             return None
         rubric = rubric_for(year)
-        state = await self._state_from(summary, region_code, year, self._path_candidates)
+        state = _state_from(summary, year, self._path_candidates)
         plan = plan_path(state, rubric, max_steps=self._path_steps)
         content = _index_content(state.figures(rubric), rubric, plan)
         last = summary.get("last")
@@ -312,7 +318,6 @@ class ScoringService:
             "eligible": score.eligible,
             "ineligible_reasons": list(score.ineligible_reasons),
             "contribution": score.contribution().model_dump(mode="json"),
-            "potential": improvement_potential(score, rubric),
             "top_improvements": [item.model_dump() for item in top_improvements(score, rubric)],
             "scored_at": self._clock(),
         }
@@ -363,7 +368,20 @@ def _index_content(figures: IndexFigures, rubric: Rubric, plan: PathPlan) -> dic
 
 
 def _contribution(member: Document) -> Contribution:
-    return Contribution.model_validate({key: value for key, value in member.items() if key != "revision"})
+    return Contribution.model_validate({key: member[key] for key in Contribution.model_fields})
+
+
+def _state_from(region: Document, year: int, candidates: int | None) -> RegionState:
+    """The region as the path sees it: its totals and SPD, and its most improvable members (all when None)."""
+    rubric = rubric_for(year)
+    members = [entry for entry in (region.get("members") or {}).values() if "facts" in entry]
+    members.sort(key=lambda entry: entry["potential"], reverse=True)
+    chosen = members if candidates is None else members[:candidates]
+    return RegionState(
+        spd_levels=region.get("spd_levels") or {},
+        totals=_totals(region),
+        innovations=tuple(score_facts(InnovationFacts.model_validate(entry["facts"]), rubric) for entry in chosen),
+    )
 
 
 def _region_increments(current: Document | None, entry: Document | None) -> dict[str, int]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from inovda_shared.locks import DocumentLocks
@@ -93,6 +93,9 @@ class MemberAggregates:
         await self.collection.update_one({"_id": key}, update, upsert=document is None)
         return True
 
+    async def document(self, key: str) -> Document | None:
+        return await self.collection.find_one({"_id": key})
+
     async def summary(self, key: str) -> Document | None:
         """The document without its members (their count can be large; summaries stay small)."""
         return await self.collection.find_one({"_id": key}, {"members": 0})
@@ -111,9 +114,7 @@ class ScoringStore:
         self.locks = DocumentLocks(database["locks"])
 
     async def ensure_indexes(self) -> None:
-        await self.innovations.create_index(
-            [("placement.region_code", ASCENDING), ("placement.year", ASCENDING), ("potential", DESCENDING)]
-        )
+        await self.innovations.create_index([("placement.region_code", ASCENDING), ("placement.year", ASCENDING)])
         await self.units.create_index("region_code")
         await self.compliance.collection.create_index([("region_code", ASCENDING), ("year", ASCENDING)])
         await self.outbox.ensure_indexes()
@@ -123,15 +124,6 @@ class ScoringStore:
 
     async def save_innovation(self, key: str, document: Document) -> None:
         await self.innovations.replace_one({"_id": key}, document, upsert=True)
-
-    async def region_innovations(self, region_code: str, year: int, limit: int | None = None) -> list[Document]:
-        """The region-year's innovations, most improvable first (all of them when `limit` is None)."""
-        cursor = self.innovations.find(
-            {"placement.region_code": region_code, "placement.year": year}, {"facts": 1, "source": 1}
-        ).sort("potential", DESCENDING)
-        if limit is not None:
-            cursor = cursor.limit(limit)
-        return [document async for document in cursor]
 
     async def save_unit(self, region_code: str, unit_code: str, version: int, unit: Document) -> bool:
         """Store the unit unless a newer version is stored; the caller holds the unit's lock."""

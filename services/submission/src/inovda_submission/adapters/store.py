@@ -1,13 +1,18 @@
 """Versioned storage for units, region profiles and innovations.
 
-Each kind has one collection, `<kind>_versions`: the history, one document per version, unique by entity
-and version, and by the message that created it. The latest version is the one with the highest number.
-Versions are only ever inserted: an insert under a unique index is the one write FerretDB makes atomic
-(see `inovda_shared.locks`). A save is idempotent by the message key (a redelivered message finds the
-version it created and gets the same answer), and of two concurrent writers of the same entity the
-loser meets the unique index and retries with the next version number.
+Each kind has `<kind>_versions`: the history, one document per version, `_id` = `<entity>#<version>`, unique
+also by the message that created it. Versions are only ever inserted: an insert under a unique index is the
+one write FerretDB makes atomic (see `inovda_shared.locks`), and of two concurrent writers of the same
+entity the loser meets the unique `_id` and retries with the next number. A redelivered message finds the
+version it created and gets the same answer.
+
+Everything on the hot path is read by `_id`: FerretDB 1.x reads a whole collection for any other filter.
+So `<kind>_heads` keeps, per entity, a hint of its latest version number, and the latest version is found
+by reading `<entity>#<hint>` and then `#<hint+1>`, ... until one is missing (the hint may lag a concurrent
+writer, never lead).
 """
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +31,7 @@ class Saved:
 class VersionedCollection:
     def __init__(self, database: AsyncDatabase[Document], kind: str) -> None:
         self._versions = database[f"{kind}_versions"]
+        self._heads = database[f"{kind}_heads"]
 
     async def ensure_indexes(self) -> None:
         await self._versions.create_index([("entity_id", ASCENDING), ("version", DESCENDING)], unique=True)
@@ -33,13 +39,11 @@ class VersionedCollection:
 
     async def save(self, entity: str, data: dict[str, Any], content: str, message: str) -> Saved:
         """Store `data` as the next version of `entity` unless it equals the latest one."""
-        created = await self._versions.find_one({"message_key": message}, {"version": 1})
-        if created is not None:
-            return Saved(created["version"], changed=True)
         while True:
             latest = await self._latest_version(entity)
             if latest is not None and latest["content_hash"] == content:
-                return Saved(latest["version"], changed=False)
+                # Unchanged, or made by this very message (redelivered after it was stored).
+                return Saved(latest["version"], changed=latest["message_key"] == message)
             version = (latest["version"] if latest else 0) + 1
             try:
                 await self._versions.insert_one(
@@ -54,7 +58,14 @@ class VersionedCollection:
                     }
                 )
             except DuplicateKeyError:
-                continue  # another writer took this version number (or this message): look again
+                if await self._versions.find_one({"_id": f"{entity}#{version}"}, {"_id": 1}) is not None:
+                    continue  # another writer took this version number: look again
+                # This message made a version before, since superseded: rare, so a full read is fine.
+                created = await self._versions.find_one({"message_key": message}, {"version": 1})
+                assert created is not None
+                return Saved(created["version"], changed=True)
+            with contextlib.suppress(DuplicateKeyError):  # a concurrent writer's hint: it only helps
+                await self._heads.replace_one({"_id": entity}, {"version": version}, upsert=True)
             return Saved(version, changed=True)
 
     async def latest(self, entity: str) -> Document | None:
@@ -66,8 +77,12 @@ class VersionedCollection:
         return [document async for document in cursor]
 
     async def _latest_version(self, entity: str) -> Document | None:
-        cursor = self._versions.find({"entity_id": entity}).sort("version", DESCENDING).limit(1)
-        return next(iter(await cursor.to_list(1)), None)
+        head = await self._heads.find_one({"_id": entity})
+        version = int(head["version"]) if head else 0
+        latest = await self._versions.find_one({"_id": f"{entity}#{version}"}) if version else None
+        while (newer := await self._versions.find_one({"_id": f"{entity}#{version + 1}"})) is not None:
+            latest, version = newer, version + 1
+        return latest
 
 
 class SubmissionStore:
