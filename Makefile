@@ -43,3 +43,7 @@ asyncapi: setup
 
 clean:
 	rm -rf $(VENV) var
+
+.PHONY: bench
+bench: infra
+	$(BIN)/python scripts/bench.py

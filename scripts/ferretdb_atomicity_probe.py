@@ -1,13 +1,16 @@
-"""Shows why Inovda serialises writes to one document under a lock on FerretDB 1.x (SQLite).
+"""Shows what FerretDB 1.x (SQLite) makes atomic and what it makes cheap, the facts Inovda's storage is
+designed around: concurrent updates of one document lose writes (so writes to one document happen under
+a lock that is an insert under a unique `_id`), and an update by `_id` costs more the larger its collection
+(reads and inserts by `_id` do not).
 
-Runs against MONGODB_URL (default the local FerretDB) in a scratch database, and prints what concurrent
-updates of one document leave behind, next to what an insert under a unique index does:
+Runs against MONGODB_URL (default the local FerretDB) in a scratch database:
 
     .venv/bin/python scripts/ferretdb_atomicity_probe.py
 """
 
 import asyncio
 import os
+import time
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -60,6 +63,22 @@ async def main() -> None:
 
     await asyncio.gather(*(insert_lock() for _ in range(CONCURRENT)))
     print(f"{CONCURRENT} concurrent inserts of one _id: {inserted} succeeded")
+
+    # What an operation by _id costs as the collection grows: reads and inserts stay flat, updates do not.
+    for size in (1_000, 10_000):
+        await collection.drop()
+        await collection.insert_many([{"_id": f"d{n}", "payload": "x" * 800} for n in range(size)])
+        timings = {}
+        for name, operation in (
+            ("find_one", lambda n: collection.find_one({"_id": f"d{n}"})),
+            ("update_one", lambda n: collection.update_one({"_id": f"d{n}"}, {"$set": {"seen": n}})),
+            ("insert_one", lambda n: collection.insert_one({"_id": f"new{n}"})),
+        ):
+            started = time.perf_counter()
+            for n in range(10):
+                await operation(n)
+            timings[name] = (time.perf_counter() - started) / 10 * 1000
+        print(f"{size} documents, ms per operation by _id: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     await client.drop_database("atomicity_probe")
     await client.close()
 
