@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from .adapters.store import NotificationStore
 from .delivery import Delivery
 from .domain import (
-    EmailMessage,
     RegionContact,
     ReminderSchedule,
     Renderer,
@@ -92,7 +91,7 @@ class Scheduler:
                 messages = reminder_emails(
                     unit, region, schedule, stage, has_complied=False, today=today, renderer=self._renderer
                 )
-                recorded += await self._record(messages, f"reminder:{region.region_code}/{region.year}")
+                recorded += await self._delivery.record(messages, f"reminder:{region.region_code}/{region.year}")
                 await self._store.set_reminder_stage(region.region_code, region.year, unit.unit_code, stage.id)
         return recorded
 
@@ -109,7 +108,4 @@ class Scheduler:
             index_trend=await self._store.index_trend(region.region_code, region.year, since),
         )
         messages = weekly_digest_emails(digest, region, self._renderer)
-        return await self._record(messages, f"digest:{region.region_code}/{region.year}")
-
-    async def _record(self, messages: list[EmailMessage], correlation_id: str) -> list[str]:
-        return await self._delivery.record(messages, correlation_id)
+        return await self._delivery.record(messages, f"digest:{region.region_code}/{region.year}")

@@ -157,7 +157,3 @@ class ScoringStore:
     async def compliance_of(self, region_code: str, year: int) -> list[Document]:
         cursor = self.compliance.collection.find({"region_code": region_code, "year": year}, {"members": 0})
         return [document async for document in cursor]
-
-    async def regions_of_year(self, year: int) -> list[Document]:
-        cursor = self.regions.collection.find({"year": year}, {"members": 0})
-        return [document async for document in cursor]

@@ -6,13 +6,12 @@ one write FerretDB makes atomic (see `inovda_shared.locks`), and of two concurre
 entity the loser meets the unique `_id` and retries with the next number. A redelivered message finds the
 version it created and gets the same answer.
 
-Everything on the hot path is read by `_id`: FerretDB 1.x reads a whole collection for any other filter.
-So `<kind>_heads` keeps, per entity, a hint of its latest version number, and the latest version is found
-by reading `<entity>#<hint>` and then `#<hint+1>`, ... until one is missing (the hint may lag a concurrent
-writer, never lead).
+Everything on the hot path is read by `_id`: FerretDB 1.x reads a whole collection for any other filter,
+and an update costs more the larger its collection. So the latest version is found by reading
+`<entity>#1`, `#2`, ... until one is missing: a few reads for an entity with a few versions, whatever else
+is stored.
 """
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +30,6 @@ class Saved:
 class VersionedCollection:
     def __init__(self, database: AsyncDatabase[Document], kind: str) -> None:
         self._versions = database[f"{kind}_versions"]
-        self._heads = database[f"{kind}_heads"]
 
     async def ensure_indexes(self) -> None:
         await self._versions.create_index([("entity_id", ASCENDING), ("version", DESCENDING)], unique=True)
@@ -64,8 +62,6 @@ class VersionedCollection:
                 created = await self._versions.find_one({"message_key": message}, {"version": 1})
                 assert created is not None
                 return Saved(created["version"], changed=True)
-            with contextlib.suppress(DuplicateKeyError):  # a concurrent writer's hint: it only helps
-                await self._heads.replace_one({"_id": entity}, {"version": version}, upsert=True)
             return Saved(version, changed=True)
 
     async def latest(self, entity: str) -> Document | None:
@@ -77,9 +73,7 @@ class VersionedCollection:
         return [document async for document in cursor]
 
     async def _latest_version(self, entity: str) -> Document | None:
-        head = await self._heads.find_one({"_id": entity})
-        version = int(head["version"]) if head else 0
-        latest = await self._versions.find_one({"_id": f"{entity}#{version}"}) if version else None
+        latest, version = None, 0
         while (newer := await self._versions.find_one({"_id": f"{entity}#{version + 1}"})) is not None:
             latest, version = newer, version + 1
         return latest
