@@ -16,7 +16,7 @@ $(INSTALLED): requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 	$(BIN)/pip install -q $(foreach p,$(PACKAGES),-e $(p)) -r requirements-dev.txt
 	touch $@
 
-var/bin/ferretdb: deploy/ferretdb/main.go deploy/ferretdb/go.mod deploy/ferretdb/go.sum
+var/bin/ferretdb: deploy/ferretdb/main.go deploy/ferretdb/go.mod deploy/ferretdb/go.sum $(wildcard deploy/ferretdb/patches/*.patch)
 	@if [ -z "$${MONGODB_URL:-}" ]; then scripts/build-ferretdb.sh; fi
 
 infra: setup

@@ -35,7 +35,15 @@ from inovda_cli.demo_data import innovation_messages, profile_message, units
 from inovda_cli.mailsink import MailSink
 from inovda_cli.processes import ServiceProcess, free_port
 from inovda_cli.publish import IntakeMessage
-from inovda_scoring.adapters.readmodel import Placement, ScoringStore, member_id, region_key
+from inovda_scoring.adapters.readmodel import (
+    Placement,
+    ScoringStore,
+    kept_candidates,
+    member_id,
+    packed,
+    region_key,
+    unpacked,
+)
 from inovda_scoring.domain import score_innovation
 from inovda_scoring.service import Incoming, ScoringService, _region_increments, rubric_for
 from inovda_shared.contracts.events import InnovationSubmitted
@@ -50,6 +58,7 @@ RAW_QUEUE = "bench.raw"
 SERVICES = ("inovda-submission", "inovda-scoring", "inovda-notification")
 DATABASES = {name: f"bench_{name.removeprefix('inovda-')}" for name in SERVICES}
 SCORING_SEED_DATABASE = "bench_scoring_seeded"
+SCORING_PATH_CANDIDATES = 25  # the service's default
 PUBLISH_WINDOW = 200  # publishes in flight at once (confirms awaited together), for the load generator
 
 TARGETS = {
@@ -465,7 +474,7 @@ class NoBrokerRelay(OutboxRelay):
         super().__init__([], RabbitBroker(AMQP_URL), 3600)
 
     async def publish(self, pending: PendingBatch) -> None:
-        await pending.outbox.mark_published(pending.key, pending.batch)
+        await pending.outbox.mark_published(pending.key)
 
 
 def seeded_region(number: int) -> tuple[str, str]:
@@ -482,7 +491,8 @@ def submitted(body: dict[str, Any], revision: int = 1) -> InnovationSubmitted:
 
 
 def seed_documents(stored: int, regions: int, service: ScoringService) -> Iterator[tuple[str, list[Document]]]:
-    """The read model as the service writes it: innovations, region aggregates with `members`, compliance.
+    """The read model as the service writes it: innovations, region aggregates with their path candidates,
+    compliance counts.
 
     Scoring every seeded innovation would take minutes at 100k, so 40 realistic templates are scored once
     and their documents copied under new ids and placements (the aggregates sum the copies exactly).
@@ -494,7 +504,7 @@ def seed_documents(stored: int, regions: int, service: ScoringService) -> Iterat
         score = score_innovation(report, rubric)
         placement = Placement(report.region_code, report.year, report.unit_code)
         document = service._innovation_document(submitted(body), score, placement, None, rubric)
-        templates.append((report, document, score.contribution().model_dump(mode="json")))
+        templates.append((report, document, score.contribution()))
 
     region_docs: dict[str, Document] = {}
     compliance_docs: dict[str, Document] = {}
@@ -504,43 +514,58 @@ def seed_documents(stored: int, regions: int, service: ScoringService) -> Iterat
         report, template, contribution = templates[number % len(templates)]
         external_id = f"SEED-{number:07d}"
         where = {"region_code": region_code, "year": report.year, "unit_code": unit_code}
+        key = region_key(region_code, report.year)
+        region = region_docs.setdefault(
+            key,
+            {"_id": key, "region_code": region_code, "year": report.year, "version": 1, "sum_maturity": 0,
+             "n": 0, "affairs": {}, "candidates": {}, "spd_levels": {"1": 3, "2a": 2, "8": 3},
+             "profile_version": 1},
+        )  # fmt: skip
+        region["version"] += 1
+        for name, amount in _region_increments(contribution.delta(None)).items():
+            scope, _, affair = name.partition(".")
+            if affair:
+                region[scope][affair] = region[scope].get(affair, 0) + amount
+            else:
+                region[name] += amount
+        detail = unpacked(template["detail"])
+        detail["facts"] = {**detail["facts"], "external_id": external_id, "unit_code": unit_code}
+        region["candidates"] = kept_candidates(
+            region["candidates"],
+            member_id(report.source, external_id),
+            {
+                "member": member_id(report.source, external_id),
+                "potential": template["potential"],
+                "revision": 1,
+                "facts": detail["facts"],
+            },
+            keep=2 * SCORING_PATH_CANDIDATES,
+        )
         batch.append(
             {
                 **template,
                 "_id": f"{report.source}/{external_id}",
                 "external_id": external_id,
                 "placement": where,
-                "facts": {**template["facts"], "external_id": external_id, "unit_code": unit_code},
+                "detail": packed(detail),
+                "applied_seq": region["version"],
             }
         )
-        member = member_id(report.source, external_id)
-        region = region_docs.setdefault(
-            region_key(region_code, report.year),
-            {"_id": region_key(region_code, report.year), "region_code": region_code, "year": report.year,
-             "version": 0, "members": {}, "sum_maturity": 0, "n": 0, "affairs": {},
-             "spd_levels": {"1": 3, "2a": 2, "8": 3}, "profile_version": 1},
-        )  # fmt: skip
-        for name, amount in _region_increments(None, contribution).items():
-            if name.startswith("affairs."):
-                affair = name.removeprefix("affairs.")
-                region["affairs"][affair] = region["affairs"].get(affair, 0) + amount
-            else:
-                region[name] += amount
-        region["members"][member] = {**contribution, "revision": 1}
-        region["version"] += 1
-        key = f"{region_code}/{report.year}/{unit_code}"
+        unit_key = f"{region_code}/{report.year}/{unit_code}"
         unit = compliance_docs.setdefault(
-            key, {"_id": key, **where, "version": 0, "members": {}, "innovations": 0, "eligible": 0}
+            unit_key, {"_id": unit_key, **where, "version": 0, "innovations": 0, "eligible": 0}
         )
-        unit["members"][member] = {"eligible": contribution["eligible"], "revision": 1}
         unit["innovations"] += 1
-        unit["eligible"] += int(bool(contribution["eligible"]))
+        unit["eligible"] += int(contribution.eligible)
         unit["version"] += 1
+        unit["applied_seq"] = region["version"]
         if len(batch) == 1000:
             yield "innovations", batch
             batch = []
     if batch:
         yield "innovations", batch
+    for region in region_docs.values():
+        region["candidates"] = packed(region["candidates"])
     yield "regions", list(region_docs.values())
     yield "compliance", list(compliance_docs.values())
 
@@ -563,7 +588,11 @@ async def measure_scoring(
         store = ScoringStore(client[SCORING_SEED_DATABASE])
         await store.ensure_indexes()
         service = ScoringService(
-            store, NoBrokerRelay(), lambda: dt.datetime.now(dt.UTC), path_candidates=25, path_steps=10
+            store,
+            NoBrokerRelay(),
+            lambda: dt.datetime.now(dt.UTC),
+            path_candidates=SCORING_PATH_CANDIDATES,
+            path_steps=10,
         )
         started = time.perf_counter()
         for collection, documents in seed_documents(stored, regions, service):

@@ -8,6 +8,8 @@ import (
 	"context"
 	"flag"
 	"log"
+	"net/http"
+	_ "net/http/pprof" // served only with -pprof, for profiling the database under load
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,7 +20,12 @@ import (
 func main() {
 	addr := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dir := flag.String("data", "var/ferretdb", "directory for the SQLite databases")
+	pprofAddr := flag.String("pprof", "", "address for Go's pprof HTTP endpoints (off when empty)")
 	flag.Parse()
+
+	if *pprofAddr != "" {
+		go func() { log.Println(http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 
 	if err := os.MkdirAll(*dir, 0o750); err != nil {
 		log.Fatal(err)

@@ -1,30 +1,30 @@
 """A transactional-outbox substitute for a database without transactions.
 
-Events are stored in the same document write that makes them true, or right after an idempotent write,
-as a batch: `events`, `published`, `batch` (a token naming this batch) and `created_at`. A collection of
-such documents is an `Outbox`. Two kinds exist:
+An `Outbox` is two collections:
 
-- a dedicated outbox collection, one document per handled message, keyed by the message's idempotency key:
-  the document is also the record that the message was handled (`record`);
-- a field-level outbox inside a read-model document (a region's index): a conditional update both changes
-  the document and stages the events that announce the change (`stage`), in one atomic write.
+- the records (`<name>`): one document per handled message or announcement, keyed by its idempotency key,
+  with the events it caused. Insert-only: a record is never changed, so its cost never grows with the data.
+  It is also the inbox: a key recorded before means the message was handled before (`record`, `contains`);
+- the pending set (`<name>_pending`): a key for every record whose events may not be published yet. It is
+  written before the record and deleted once the events are out, so it stays small, and the relay reads
+  only it instead of scanning every record ever written.
 
-Only the handler that wrote a batch publishes it right away; anything left unpublished (the broker was away,
+Only the handler that recorded a batch publishes it right away; anything left pending (the broker was away,
 the process died) is published by the relay. Publishing is at-least-once; every event carries a stable
-message id so consumers can drop repeats. A batch is marked published only if it is still the current one,
-so a newer batch staged meanwhile is never marked by mistake.
+message id so consumers can drop repeats.
+
+FerretDB finds, updates and deletes a document cheaply only when the filter is exactly `{"_id": ...}`;
+every other filter reads the whole collection. All writes here are of that shape.
 """
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from faststream.rabbit import RabbitBroker
-from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from .messaging import OutgoingEvent, publish_events
@@ -33,6 +33,9 @@ from .mongo import Document, DuplicateKeyError
 log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(seconds=30)
+# A pending key without its record belongs to a handler that died between the two writes; the message's
+# redelivery writes both again. Only one left this long is dropped: a handler merely slow must not lose it.
+ABANDONED = dt.timedelta(hours=1)
 
 
 def _now() -> dt.datetime:
@@ -43,75 +46,62 @@ def _now() -> dt.datetime:
 class PendingBatch:
     outbox: "Outbox"
     key: str
-    batch: str
     events: list[OutgoingEvent]
 
 
 class Outbox:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self._collection = collection
+    def __init__(self, records: AsyncCollection[Document]) -> None:
+        self._records = records
+        self._pending = records.database[f"{records.name}_pending"]
 
     async def ensure_indexes(self) -> None:
-        await self._collection.create_index([("published", ASCENDING), ("created_at", ASCENDING)])
+        """Nothing to create: every read and write goes by `_id`."""
 
     async def record(self, key: str, events: list[OutgoingEvent]) -> PendingBatch | None:
         """Store the events of the message `key`; None when they were stored already (a redelivery)."""
+        now = _now()
+        stored_events = [event.to_document() for event in events]
+        if events:
+            # Pending first: a crash between the two writes leaves a pending key without a record, which the
+            # message's redelivery completes (or the relay drops); never a record whose events nobody sends.
+            # Already there: a concurrent copy of the same message, or an earlier attempt that died here.
+            with contextlib.suppress(DuplicateKeyError):
+                await self._pending.insert_one({"_id": key, "created_at": now})
         try:
-            await self._collection.insert_one({"_id": key, **self._batch_fields(key, events)})
+            await self._records.insert_one({"_id": key, "events": stored_events, "created_at": now})
         except DuplicateKeyError:
             return None
-        return PendingBatch(self, key, key, events)
-
-    async def stage(
-        self, key: str, condition: dict[str, Any], events: list[OutgoingEvent], changes: dict[str, Any]
-    ) -> PendingBatch | None:
-        """Apply `changes` to document `key` if it meets `condition`, staging `events` in the same write."""
-        batch = uuid.uuid4().hex
-        result = await self._collection.update_one(
-            {"_id": key, **condition}, {"$set": {**changes, **self._batch_fields(batch, events)}}
-        )
-        return PendingBatch(self, key, batch, events) if result.matched_count else None
+        return PendingBatch(self, key, events)
 
     async def contains(self, key: str) -> bool:
-        return await self._collection.find_one({"_id": key}, {"_id": 1}) is not None
+        return await self._records.find_one({"_id": key}, {"_id": 1}) is not None
 
     async def is_published(self, key: str) -> bool:
-        return await self._collection.find_one({"_id": key, "published": True}, {"_id": 1}) is not None
+        return await self.contains(key) and await self._pending.find_one({"_id": key}, {"_id": 1}) is None
 
-    async def mark_published(self, key: str, batch: str) -> None:
-        await self._collection.update_one(
-            {"_id": key, "batch": batch}, {"$set": {"published": True, "published_at": _now()}}
-        )
+    async def mark_published(self, key: str) -> None:
+        await self._pending.delete_one({"_id": key})
 
     async def claim_stale(self, older_than: dt.timedelta, limit: int = 100) -> list[PendingBatch]:
-        """Unpublished batches older than `older_than`, each leased to this caller for a while."""
+        """Pending batches older than `older_than`, each leased to this caller for a while."""
         now = _now()
         claimed = []
-        cursor = self._collection.find({"published": False, "created_at": {"$lt": now - older_than}}, {"_id": 1}).limit(
-            limit
-        )
-        async for candidate in cursor:
-            document = await self._collection.find_one_and_update(
-                {
-                    "_id": candidate["_id"],
-                    "published": False,
-                    "$or": [{"lease_until": {"$exists": False}}, {"lease_until": {"$lt": now}}],
-                },
-                {"$set": {"lease_until": now + LEASE}},
-            )
-            if document is not None:
-                events = [OutgoingEvent.from_document(event) for event in document["events"]]
-                claimed.append(PendingBatch(self, document["_id"], document["batch"], events))
+        cursor = self._pending.find({"created_at": {"$lt": now - older_than}}).limit(limit)
+        for candidate in await cursor.to_list(None):
+            lease = candidate.get("lease_until")
+            if lease is not None and lease > now:
+                continue
+            # Updates are not atomic on FerretDB: two relays may both take a lease and both publish.
+            # That only duplicates a publication, which the stable message ids make harmless.
+            record = await self._records.find_one({"_id": candidate["_id"]})
+            if record is None:
+                if candidate["created_at"] < now - ABANDONED:
+                    await self._pending.delete_one({"_id": candidate["_id"]})
+                continue
+            await self._pending.update_one({"_id": candidate["_id"]}, {"$set": {"lease_until": now + LEASE}})
+            events = [OutgoingEvent.from_document(event) for event in record["events"]]
+            claimed.append(PendingBatch(self, record["_id"], events))
         return claimed
-
-    @staticmethod
-    def _batch_fields(batch: str, events: list[OutgoingEvent]) -> dict[str, Any]:
-        return {
-            "events": [event.to_document() for event in events],
-            "published": not events,
-            "batch": batch,
-            "created_at": _now(),
-        }
 
 
 class OutboxRelay:
@@ -130,7 +120,7 @@ class OutboxRelay:
     async def publish(self, pending: PendingBatch) -> None:
         if pending.events:
             await publish_events(self._broker, pending.events)
-        await pending.outbox.mark_published(pending.key, pending.batch)
+            await pending.outbox.mark_published(pending.key)
 
     async def relay_stale_once(self) -> int:
         relayed = 0

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,18 @@ from inovda_shared.mongo import Document
 from inovda_shared.observability import INDEX_ANNOUNCEMENTS, SCORINGS
 from inovda_shared.outbox import OutboxRelay, PendingBatch
 
-from .adapters.readmodel import MemberAggregates, Placement, ScoringStore, member_id, region_key
+from .adapters.readmodel import (
+    ComplianceChange,
+    Journal,
+    Placement,
+    ScoringStore,
+    candidates_of,
+    kept_candidates,
+    member_id,
+    packed,
+    region_key,
+    unpacked,
+)
 from .domain import (
     Contribution,
     IndexFigures,
@@ -42,6 +54,8 @@ from .domain import (
 from .domain.potential import improvement_potential, top_improvements
 
 Clock = Callable[[], dt.datetime]
+
+SCORED_CANDIDATES_KEPT = 4096  # about 20 MB: the candidates of some 100 busy regions
 
 
 class InnovationMoved(ValueError):  # noqa: N818 - named for what happened
@@ -70,6 +84,7 @@ class ScoringService:
         self._clock = clock
         self._path_candidates = path_candidates
         self._path_steps = path_steps
+        self._scored_candidates: dict[tuple[str, int, int], InnovationScore] = {}
 
     # --- event handlers -------------------------------------------------------------------------
 
@@ -93,54 +108,61 @@ class ScoringService:
     async def on_profile_updated(self, event: RegionProfileUpdated, incoming: Incoming) -> None:
         profile = event.profile
         rubric_for(profile.year)  # an unknown year fails here, before anything is stored
-        async with self._store.locks.hold(f"region:{region_key(profile.region_code, profile.year)}"):
-            await self._store.set_spd(profile.region_code, profile.year, profile.spd, event.version)
-            announcement = await self._announce_index(profile.region_code, profile.year, incoming)
+        key = region_key(profile.region_code, profile.year)
+        async with self._store.locks.hold(f"region:{key}"):
+            region = await self._store.region(key)
+            base = {"region_code": profile.region_code, "year": profile.year}
+            if await self._store.set_spd(region, key, base, profile.spd, event.version):
+                region = {
+                    **base,
+                    **(region or {}),
+                    "spd_levels": dict(profile.spd),
+                    "profile_version": event.version,
+                    "version": (region or {}).get("version", 0) + 1,
+                }
+            announcement = await self._announce_index(key, region, incoming)
         await self._publish([announcement])
 
     async def on_innovation_submitted(self, event: InnovationSubmitted, incoming: Incoming) -> None:
         report = event.innovation
         rubric = rubric_for(report.year)
-        score = score_innovation(report, rubric)
         key = f"{report.source}/{report.external_id}"
         placement = Placement(report.region_code, report.year, report.unit_code)
 
         async with self._store.locks.hold(f"region:{placement.region}"):
+            region = await self._store.region(placement.region)
+            batches = [await self._finish_left_journal(region)]
             stored = await self._store.innovation(key)
-            if stored is not None and stored["revision"] > event.revision:
-                return  # an older revision arriving late: the newer one already counts
-            previous = Placement.from_document(stored["placement"]) if stored else None
-            if previous is not None and previous.region != placement.region:
-                raise InnovationMoved(f"{key} moved from {previous.region} to {placement.region}")
+            # An older revision arriving late (the newer one counts), or this very revision again (its change
+            # and events are stored; the relay sends any still pending) changes nothing.
             if stored is None or stored["revision"] < event.revision:
+                previous = Placement.from_document(stored["placement"]) if stored else None
+                if previous is not None and previous.region != placement.region:
+                    raise InnovationMoved(f"{key} moved from {previous.region} to {placement.region}")
+                score = score_innovation(report, rubric)
                 document = self._innovation_document(event, score, placement, previous, rubric)
-                await self._store.save_innovation(key, document)
-            else:  # this very revision again: finish whatever its first handling left undone
-                document = stored
-                moved_from = stored.get("previous_placement")
-                previous = Placement.from_document(moved_from) if moved_from else None
-
-            member = member_id(report.source, report.external_id)
-            await self._place(member, event.revision, placement, previous, score, rubric)
-            SCORINGS.labels(eligible=str(score.eligible).lower()).inc()
-            scored = self._scored_event(event, document)
-            batches = [
-                await self._store.outbox.record(
-                    f"{incoming.key}:scored",
-                    [OutgoingEvent.of(scored, scored.routing_key, f"{incoming.key}:scored", incoming.correlation_id)],
-                )
-            ]
-            for unit in [placement] if previous in (None, placement) else [placement, previous]:
-                assert unit is not None
-                batches.append(await self._announce_compliance(unit, incoming))
-            batches.append(await self._announce_index(placement.region_code, placement.year, incoming))
+                journal = await self._commit(key, document, region, stored, placement, previous, score, event, incoming)
+                batches.append(await self._finish(journal))
+                SCORINGS.labels(eligible=str(score.eligible).lower()).inc()
         await self._publish(batches)
 
     # --- queries: the library behind the CLI ----------------------------------------------------
 
     async def region_state(self, region_code: str, year: int, candidates: int | None = None) -> RegionState:
-        region = await self._store.regions.document(region_key(region_code, year)) or {}
-        return _state_from(region, year, candidates)
+        """The region as the path sees it; `candidates` None takes every stored innovation as a candidate,
+        a number takes that many of the ones the region keeps (the most improvable)."""
+        region = await self._store.region(region_key(region_code, year)) or {}
+        if candidates is None:
+            cursor = self._store.innovations.find(
+                {"placement.region_code": region_code, "placement.year": year}, {"potential": 1, "detail": 1}
+            )
+            entries = [
+                {"potential": doc.get("potential", 0), "facts": unpacked(doc["detail"])["facts"]}
+                async for doc in cursor
+            ]
+        else:
+            entries = list(candidates_of(region).values())[:candidates]
+        return self._state_from(region, year, entries)
 
     async def index(self, region_code: str, year: int) -> IndexFigures:
         state = await self.region_state(region_code, year, candidates=0)
@@ -155,7 +177,7 @@ class ScoringService:
 
     async def recomputed_index(self, region_code: str, year: int) -> tuple[IndexFigures, IndexFigures]:
         """The index as maintained by increments, and as recomputed from every stored innovation (a check)."""
-        summary = await self._store.regions.summary(region_key(region_code, year)) or {}
+        region = await self._store.region(region_key(region_code, year)) or {}
         rubric = rubric_for(year)
         contributions = [
             Contribution.model_validate(doc["contribution"])
@@ -163,8 +185,8 @@ class ScoringService:
                 {"placement.region_code": region_code, "placement.year": year}, {"contribution": 1}
             ).to_list(None)
         ]
-        spd = summary.get("spd_levels") or {}
-        return compute_index(_totals(summary), spd, rubric), compute_index(full_totals(contributions), spd, rubric)
+        spd = region.get("spd_levels") or {}
+        return compute_index(_totals(region), spd, rubric), compute_index(full_totals(contributions), spd, rubric)
 
     async def maturities(self, region_code: str, year: int) -> list[tuple[int, bool]]:
         """(maturity, eligible) of every innovation of the region-year: for reports and charts."""
@@ -194,100 +216,169 @@ class ScoringService:
 
     # --- internals --------------------------------------------------------------------------------
 
-    async def _place(
+    async def _commit(
         self,
-        member: str,
-        revision: int,
+        key: str,
+        document: Document,
+        region: Document | None,
+        stored: Document | None,
         placement: Placement,
         previous: Placement | None,
         score: InnovationScore,
-        rubric: Rubric,
-    ) -> None:
+        event: InnovationSubmitted,
+        incoming: Incoming,
+    ) -> Journal:
+        """Count the new revision in its region, in the region's one write that also records it as a journal."""
         contribution = score.contribution()
-        # The region keeps each member's facts and potential too: the path's candidates come from the one
-        # region document, read by its _id, never from a query over all stored innovations.
-        entry = {
-            **contribution.model_dump(mode="json"),
-            "potential": improvement_potential(score, rubric),
-            "facts": score.facts.model_dump(mode="json"),
-        }
-        await self._store.regions.put(
+        before = Contribution.model_validate(stored["contribution"]) if stored else None
+        increments = _region_increments(contribution.delta(before))
+        version = (region or {}).get("version", 0) + 1
+        base = {"region_code": placement.region_code, "year": placement.year}
+        # The region keeps its most improvable innovations (facts and potential): the path's candidates
+        # come from the one region document, never from a query over all stored innovations.
+        member = member_id(document["source"], document["external_id"])
+        candidates = kept_candidates(
+            candidates_of(region or {}),
+            member,
+            {
+                "member": member,
+                "potential": document["potential"],
+                "revision": event.revision,
+                "facts": score.facts.model_dump(mode="json"),
+            },
+            keep=2 * self._path_candidates,
+        )
+        after = _with_increments({**base, **(region or {}), "candidates": packed(candidates)}, increments)
+        after["version"] = version
+        scored = self._scored_event(event, document)
+        scored_id = f"{scored.routing_key}:{key}:r{event.revision}"
+        events = [OutgoingEvent.of(scored, scored.routing_key, scored_id, incoming.correlation_id)]
+        changes: Document = {"candidates": after["candidates"]}
+        announced = self._index_announcement(placement.region, after, incoming.correlation_id)
+        if announced is not None:
+            index_event, content = announced
+            events.append(index_event)
+            changes["last"] = packed(content)
+        journal = Journal(
             placement.region,
-            {"region_code": placement.region_code, "year": placement.year},
-            member,
-            revision,
-            entry,
-            _region_increments,
+            version,
+            key,
+            document,
+            _compliance_changes(placement, previous, contribution, before),
+            tuple(events),
+            incoming.correlation_id,
         )
-        await self._store.compliance.put(
-            placement.compliance,
-            placement.to_document(),
-            member,
-            revision,
-            {"eligible": contribution.eligible},
-            _compliance_increments,
-        )
-        if previous is not None and previous.compliance != placement.compliance:
-            await self._store.compliance.put(previous.compliance, {}, member, revision, None, _compliance_increments)
+        changes["journal"] = journal.to_document()
+        await self._store.change_region(placement.region, base, version, increments, changes, create=region is None)
+        return journal
 
-    async def _announce_index(self, region_code: str, year: int, incoming: Incoming) -> PendingBatch | None:
-        """Record a `region.index.updated` when the region's figures or path changed (caller holds its lock)."""
-        key = region_key(region_code, year)
-        summary = await self._store.regions.document(key)
-        if summary is None:
+    async def _finish_left_journal(self, region: Document | None) -> PendingBatch | None:
+        """Finish the last change of the region if its handler died before it was done."""
+        if region is None or not region.get("journal"):
             return None
+        journal = Journal.from_document(region["journal"])
+        if await self._store.applied_seq(journal.innovation_key) >= journal.seq:
+            return None
+        return await self._finish(journal)
+
+    async def _finish(self, journal: Journal) -> PendingBatch | None:
+        """Bring the unit counts and the innovation's document up to the journal and record its events.
+
+        Idempotent: each document remembers the journal it applied. The events are recorded before the unit
+        counts change and the innovation's document, written last, marks the journal finished.
+        """
+        events = list(journal.events)
+        pending_counts = []
+        for change in journal.compliance:
+            key = change.placement.compliance
+            summary = await self._store.compliance_summary(key)
+            if summary is not None and summary.get("applied_seq", 0) >= journal.seq:
+                continue  # applied (and announced) before a crash
+            current = summary or {"innovations": 0, "eligible": 0, "version": 0}
+            content = {
+                "innovations": current["innovations"] + change.innovations,
+                "eligible": current["eligible"] + change.eligible,
+            }
+            counted = {**content, "version": current["version"] + 1, "last": current.get("last")}
+            if content != current.get("last"):
+                announcement = UnitComplianceUpdated(
+                    region_code=change.placement.region_code,
+                    year=change.placement.year,
+                    unit_code=change.placement.unit_code,
+                    version=counted["version"],
+                    compliant=content["innovations"] > 0,
+                    **content,
+                )
+                message_id = f"{announcement.routing_key}:{key}:v{counted['version']}"
+                events.append(
+                    OutgoingEvent.of(announcement, announcement.routing_key, message_id, journal.correlation_id)
+                )
+                counted["last"] = content
+            pending_counts.append((key, counted, None if summary else change.placement.to_document()))
+        batch = await self._store.outbox.record(journal.outbox_key, events)
+        for key, counted, create in pending_counts:
+            await self._store.apply_compliance(key, counted, journal.seq, create)
+        await self._store.replace_innovation(journal.innovation_key, journal.innovation, journal.seq)
+        return batch
+
+    def _state_from(self, region: Document, year: int, candidates: list[Document]) -> RegionState:
+        """The region as the path sees it: its totals and SPD, and the given candidates, most improvable first."""
         rubric = rubric_for(year)
-        state = _state_from(summary, year, self._path_candidates)
+        ranked = sorted(candidates, key=lambda entry: entry["potential"], reverse=True)
+        return RegionState(
+            spd_levels=region.get("spd_levels") or {},
+            totals=_totals(region),
+            innovations=tuple(self._candidate_score(entry, rubric) for entry in ranked),
+        )
+
+    def _candidate_score(self, entry: Document, rubric: Rubric) -> InnovationScore:
+        """A candidate's score; the same candidates come back event after event, so recent ones are kept."""
+        facts = entry["facts"]
+        if "member" not in entry:  # every stored innovation, for a query: no reuse expected
+            return score_facts(InnovationFacts.model_validate(facts), rubric)
+        key = (entry["member"], entry["revision"], rubric.year)
+        score = self._scored_candidates.pop(key, None)
+        if score is None:
+            score = score_facts(InnovationFacts.model_validate(facts), rubric)
+        self._scored_candidates[key] = score  # most recently used last
+        if len(self._scored_candidates) > SCORED_CANDIDATES_KEPT:
+            del self._scored_candidates[next(iter(self._scored_candidates))]
+        return score
+
+    def _index_announcement(
+        self, key: str, region: Document, correlation_id: str
+    ) -> tuple[OutgoingEvent, Document] | None:
+        """A `region.index.updated` for the region as it is now, when its figures or path changed."""
+        year = region["year"]
+        rubric = rubric_for(year)
+        state = self._state_from(region, year, list(candidates_of(region).values())[: self._path_candidates])
         plan = plan_path(state, rubric, max_steps=self._path_steps)
-        content = _index_content(state.figures(rubric), rubric, plan)
-        last = summary.get("last")
+        content = json.loads(json.dumps(_index_content(state.figures(rubric), rubric, plan)))
+        last = unpacked(region.get("last"))
         if last == content:
             return None
         event = RegionIndexUpdated(
-            region_code=region_code,
+            region_code=region["region_code"],
             year=year,
-            version=summary["version"],
+            version=region["version"],
             previous_iid=last["iid"] if last else None,
             previous_predicate=last["predicate"] if last else None,
             **content,
         )
-        return await self._announce(self._store.regions, key, summary["version"], event, content, incoming)
+        INDEX_ANNOUNCEMENTS.inc()
+        message_id = f"{event.routing_key}:{key}:v{region['version']}"
+        return OutgoingEvent.of(event, event.routing_key, message_id, correlation_id), content
 
-    async def _announce_compliance(self, placement: Placement, incoming: Incoming) -> PendingBatch | None:
-        summary = await self._store.compliance.summary(placement.compliance)
-        if summary is None:
+    async def _announce_index(self, key: str, region: Document | None, incoming: Incoming) -> PendingBatch | None:
+        """Record a `region.index.updated` when the region's figures or path changed (caller holds its lock)."""
+        if region is None:
             return None
-        content = {"innovations": summary["innovations"], "eligible": summary["eligible"]}
-        if summary.get("last") == content:
+        announced = self._index_announcement(key, region, incoming.correlation_id)
+        if announced is None:
             return None
-        event = UnitComplianceUpdated(
-            region_code=placement.region_code,
-            year=placement.year,
-            unit_code=placement.unit_code,
-            version=summary["version"],
-            compliant=content["innovations"] > 0,
-            **content,
-        )
-        return await self._announce(
-            self._store.compliance, placement.compliance, summary["version"], event, content, incoming
-        )
-
-    async def _announce(
-        self,
-        aggregates: MemberAggregates,
-        key: str,
-        version: int,
-        event: RegionIndexUpdated | UnitComplianceUpdated,
-        content: Document,
-        incoming: Incoming,
-    ) -> PendingBatch | None:
-        message_id = f"{event.routing_key}:{key}:v{version}"
-        if isinstance(event, RegionIndexUpdated):
-            INDEX_ANNOUNCEMENTS.inc()
-        batch = await self._store.outbox.record(
-            message_id, [OutgoingEvent.of(event, event.routing_key, message_id, incoming.correlation_id)]
-        )
-        await aggregates.mark_announced(key, version, content)
+        event, content = announced
+        batch = await self._store.outbox.record(event.message_id, [event])
+        await self._store.mark_region_announced(key, content)
         return batch
 
     async def _publish(self, batches: list[PendingBatch | None]) -> None:
@@ -299,12 +390,18 @@ class ScoringService:
     def _innovation_document(
         self,
         event: InnovationSubmitted,
-        score: Any,
+        score: InnovationScore,
         placement: Placement,
         previous: Placement | None,
         rubric: Rubric,
     ) -> Document:
         report = event.innovation
+        detail = {
+            "facts": score.facts.model_dump(mode="json"),
+            "indicators": {key: value.model_dump() for key, value in score.indicators.items()},
+            "ineligible_reasons": list(score.ineligible_reasons),
+            "top_improvements": [item.model_dump() for item in top_improvements(score, rubric)],
+        }
         return {
             "source": report.source,
             "external_id": report.external_id,
@@ -312,19 +409,18 @@ class ScoringService:
             "revision": event.revision,
             "placement": placement.to_document(),
             "previous_placement": previous.to_document() if previous and previous != placement else None,
-            "facts": score.facts.model_dump(mode="json"),
-            "indicators": {key: value.model_dump() for key, value in score.indicators.items()},
             "maturity": score.maturity,
             "eligible": score.eligible,
-            "ineligible_reasons": list(score.ineligible_reasons),
             "contribution": score.contribution().model_dump(mode="json"),
-            "top_improvements": [item.model_dump() for item in top_improvements(score, rubric)],
+            "potential": improvement_potential(score, rubric),
+            "detail": packed(detail),
             "scored_at": self._clock(),
         }
 
     @staticmethod
     def _scored_event(event: InnovationSubmitted, document: Document) -> InnovationScored:
         report = event.innovation
+        detail = unpacked(document["detail"])
         return InnovationScored(
             source=report.source,
             external_id=report.external_id,
@@ -334,18 +430,18 @@ class ScoringService:
             revision=event.revision,
             title=report.title,
             maturity=document["maturity"],
-            indicators=document["indicators"],
+            indicators=detail["indicators"],
             eligible=document["eligible"],
-            ineligible_reasons=document["ineligible_reasons"],
-            top_improvements=document.get("top_improvements", []),
+            ineligible_reasons=detail["ineligible_reasons"],
+            top_improvements=detail["top_improvements"],
         )
 
 
-def _totals(summary: Document) -> RegionTotals:
+def _totals(region: Document) -> RegionTotals:
     return RegionTotals(
-        sum_maturity=int(summary.get("sum_maturity", 0)),
-        n=int(summary.get("n", 0)),
-        affair_counts={affair: int(count) for affair, count in (summary.get("affairs") or {}).items()},
+        sum_maturity=int(region.get("sum_maturity", 0)),
+        n=int(region.get("n", 0)),
+        affair_counts={affair: int(count) for affair, count in (region.get("affairs") or {}).items()},
     )
 
 
@@ -367,27 +463,19 @@ def _index_content(figures: IndexFigures, rubric: Rubric, plan: PathPlan) -> dic
     }
 
 
-def _contribution(member: Document) -> Contribution:
-    return Contribution.model_validate({key: member[key] for key in Contribution.model_fields})
+def _with_increments(document: Document, increments: dict[str, int]) -> Document:
+    """`document` as `$inc` with `increments` leaves it (dotted names one level deep)."""
+    after = dict(document)
+    for name, amount in increments.items():
+        scope, _, field = name.partition(".")
+        if field:
+            after[scope] = {**after.get(scope, {}), field: after.get(scope, {}).get(field, 0) + amount}
+        else:
+            after[name] = after.get(name, 0) + amount
+    return after
 
 
-def _state_from(region: Document, year: int, candidates: int | None) -> RegionState:
-    """The region as the path sees it: its totals and SPD, and its most improvable members (all when None)."""
-    rubric = rubric_for(year)
-    members = [entry for entry in (region.get("members") or {}).values() if "facts" in entry]
-    members.sort(key=lambda entry: entry["potential"], reverse=True)
-    chosen = members if candidates is None else members[:candidates]
-    return RegionState(
-        spd_levels=region.get("spd_levels") or {},
-        totals=_totals(region),
-        innovations=tuple(score_facts(InnovationFacts.model_validate(entry["facts"]), rubric) for entry in chosen),
-    )
-
-
-def _region_increments(current: Document | None, entry: Document | None) -> dict[str, int]:
-    before = _contribution(current) if current else None
-    after = _contribution(entry) if entry else None
-    delta = after.delta(before) if after else (before.removal() if before else TotalsDelta())
+def _region_increments(delta: TotalsDelta) -> dict[str, int]:
     return {
         "sum_maturity": delta.sum_maturity,
         "n": delta.n,
@@ -395,9 +483,16 @@ def _region_increments(current: Document | None, entry: Document | None) -> dict
     }
 
 
-def _compliance_increments(current: Document | None, entry: Document | None) -> dict[str, int]:
-    def counts(member: Document | None) -> tuple[int, int]:
-        return (1, int(bool(member["eligible"]))) if member else (0, 0)
-
-    (before_total, before_eligible), (after_total, after_eligible) = counts(current), counts(entry)
-    return {"innovations": after_total - before_total, "eligible": after_eligible - before_eligible}
+def _compliance_changes(
+    placement: Placement, previous: Placement | None, contribution: Contribution, before: Contribution | None
+) -> tuple[ComplianceChange, ...]:
+    """How the unit counts change: one more innovation for a new one, a move between units, or its eligibility."""
+    eligible_now = int(contribution.eligible)
+    if previous is None or before is None:
+        return (ComplianceChange(placement, 1, eligible_now),)
+    eligible_before = int(before.eligible)
+    if previous.compliance != placement.compliance:
+        return (ComplianceChange(previous, -1, -eligible_before), ComplianceChange(placement, 1, eligible_now))
+    if eligible_now != eligible_before:
+        return (ComplianceChange(placement, 0, eligible_now - eligible_before),)
+    return ()
