@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from faststream.rabbit import RabbitBroker
 from pymongo.asynchronous.collection import AsyncCollection
 
+from .batching import BatchedDeletes, BatchedInserts
 from .messaging import OutgoingEvent, publish_events
 from .mongo import Document, DuplicateKeyError
 
@@ -53,6 +54,9 @@ class Outbox:
     def __init__(self, records: AsyncCollection[Document]) -> None:
         self._records = records
         self._pending = records.database[f"{records.name}_pending"]
+        self._record_inserts = BatchedInserts(self._records)
+        self._pending_inserts = BatchedInserts(self._pending)
+        self._pending_deletes = BatchedDeletes(self._pending)
 
     async def ensure_indexes(self) -> None:
         """Nothing to create: every read and write goes by `_id`."""
@@ -66,9 +70,9 @@ class Outbox:
             # message's redelivery completes (or the relay drops); never a record whose events nobody sends.
             # Already there: a concurrent copy of the same message, or an earlier attempt that died here.
             with contextlib.suppress(DuplicateKeyError):
-                await self._pending.insert_one({"_id": key, "created_at": now})
+                await self._pending_inserts.insert_one({"_id": key, "created_at": now})
         try:
-            await self._records.insert_one({"_id": key, "events": stored_events, "created_at": now})
+            await self._record_inserts.insert_one({"_id": key, "events": stored_events, "created_at": now})
         except DuplicateKeyError:
             return None
         return PendingBatch(self, key, events)
@@ -80,7 +84,7 @@ class Outbox:
         return await self.contains(key) and await self._pending.find_one({"_id": key}, {"_id": 1}) is None
 
     async def mark_published(self, key: str) -> None:
-        await self._pending.delete_one({"_id": key})
+        await self._pending_deletes.delete_one(key)
 
     async def claim_stale(self, older_than: dt.timedelta, limit: int = 100) -> list[PendingBatch]:
         """Pending batches older than `older_than`, each leased to this caller for a while."""

@@ -15,6 +15,7 @@ from inovda_shared.contracts.events import (
 )
 from inovda_shared.contracts.intake import INTAKE_MODELS, InnovationReport, IntakeModel, RegionProfile, UnitUpsert
 from inovda_shared.messaging import OutgoingEvent
+from inovda_shared.mongo import Document
 from inovda_shared.observability import INTAKE_ANSWERS
 from inovda_shared.outbox import Outbox, OutboxRelay
 
@@ -24,6 +25,8 @@ from .domain.records import content_hash, entity_id, message_key, unit_id
 from .domain.validation import Rejection, parse_intake
 
 Clock = Callable[[], dt.datetime]
+
+KNOWN_UNITS_KEPT = 50_000  # a few MB; far more than any region registers
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class IntakeService:
         self._relay = relay
         self._clock = clock
         self._source_users = source_users or {}
+        self._known_units: set[str] = set()
 
     async def handle(self, delivery: IntakeDelivery) -> None:
         parsed = authenticate(parse_intake(delivery.routing_key, delivery.body), delivery.sender, self._source_users)
@@ -60,21 +64,27 @@ class IntakeService:
         if await self._outbox.contains(key):
             return
 
-        if isinstance(parsed, IntakeModel) and (rejection := await self._check_references(parsed)):
-            parsed = rejection
         facts = _Facts(delivery, key, self._clock())
-        events = facts.rejected(parsed) if isinstance(parsed, Rejection) else await self._accept(parsed, facts)
+        if isinstance(parsed, Rejection):
+            events = facts.rejected(parsed)
+        else:
+            latest = await self._collection_for(parsed).latest_version(entity_id(parsed))
+            if rejection := await self._check_references(parsed, latest):
+                parsed = rejection
+                events = facts.rejected(rejection)
+            else:
+                events = await self._accept(parsed, facts, latest)
 
         if pending := await self._outbox.record(key, events):
             status = "rejected" if isinstance(parsed, Rejection) else "accepted"
             INTAKE_ANSWERS.labels(routing_key=_known(delivery.routing_key), status=status).inc()
             await self._relay.publish(pending)
 
-    async def _check_references(self, model: IntakeModel) -> Rejection | None:
+    async def _check_references(self, model: IntakeModel, latest: Document | None) -> Rejection | None:
         if not isinstance(model, InnovationReport):
             return None
         reasons = []
-        if await self._store.units.latest(unit_id(model.region_code, model.unit_code)) is None:
+        if not await self._unit_exists(unit_id(model.region_code, model.unit_code)):
             reasons.append(
                 Reason(
                     field="unit_code",
@@ -85,7 +95,7 @@ class IntakeService:
                     ),
                 )
             )
-        earlier = await self._store.innovations.latest(entity_id(model))
+        earlier = latest["data"] if latest else None
         for name in ("region_code", "year"):
             if earlier is not None and earlier[name] != getattr(model, name):
                 reasons.append(
@@ -109,9 +119,21 @@ class IntakeService:
             title=model.title,
         )
 
-    async def _accept(self, model: IntakeModel, facts: "_Facts") -> list[OutgoingEvent]:
+    async def _unit_exists(self, unit: str) -> bool:
+        """Whether the unit is registered; once it is, it always is (units are deactivated, never removed)."""
+        if unit in self._known_units:
+            return True
+        if await self._store.units.latest_version(unit) is None:
+            return False
+        if len(self._known_units) >= KNOWN_UNITS_KEPT:
+            self._known_units.clear()
+        self._known_units.add(unit)
+        return True
+
+    async def _accept(self, model: IntakeModel, facts: "_Facts", latest: Document | None) -> list[OutgoingEvent]:
         collection = self._collection_for(model)
-        saved = await collection.save(entity_id(model), model.model_dump(mode="json"), content_hash(model), facts.key)
+        data = model.model_dump(mode="json")
+        saved = await collection.save(entity_id(model), data, content_hash(model), facts.key, latest)
         return facts.accepted(model, saved)
 
     def _collection_for(self, model: IntakeModel) -> VersionedCollection:

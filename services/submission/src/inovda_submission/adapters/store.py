@@ -18,7 +18,15 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
+from inovda_shared.batching import BatchedInserts
 from inovda_shared.mongo import AsyncDatabase, Document, DuplicateKeyError
+
+
+class Unread:
+    """Not read yet (None would say there is none)."""
+
+
+UNREAD = Unread()
 
 
 @dataclass(frozen=True)
@@ -30,21 +38,26 @@ class Saved:
 class VersionedCollection:
     def __init__(self, database: AsyncDatabase[Document], kind: str) -> None:
         self._versions = database[f"{kind}_versions"]
+        self._inserts = BatchedInserts(self._versions)
 
     async def ensure_indexes(self) -> None:
         await self._versions.create_index([("entity_id", ASCENDING), ("version", DESCENDING)], unique=True)
         await self._versions.create_index("message_key", unique=True)
 
-    async def save(self, entity: str, data: dict[str, Any], content: str, message: str) -> Saved:
-        """Store `data` as the next version of `entity` unless it equals the latest one."""
+    async def save(
+        self, entity: str, data: dict[str, Any], content: str, message: str, latest: Document | Unread | None = UNREAD
+    ) -> Saved:
+        """Store `data` as the next version of `entity` unless it equals the latest one (`latest`, when the
+        caller has just read it)."""
         while True:
-            latest = await self._latest_version(entity)
+            if isinstance(latest, Unread):
+                latest = await self.latest_version(entity)
             if latest is not None and latest["content_hash"] == content:
                 # Unchanged, or made by this very message (redelivered after it was stored).
                 return Saved(latest["version"], changed=latest["message_key"] == message)
             version = (latest["version"] if latest else 0) + 1
             try:
-                await self._versions.insert_one(
+                await self._inserts.insert_one(
                     {
                         "_id": f"{entity}#{version}",
                         "entity_id": entity,
@@ -57,6 +70,7 @@ class VersionedCollection:
                 )
             except DuplicateKeyError:
                 if await self._versions.find_one({"_id": f"{entity}#{version}"}, {"_id": 1}) is not None:
+                    latest = UNREAD
                     continue  # another writer took this version number: look again
                 # This message made a version before, since superseded: rare, so a full read is fine.
                 created = await self._versions.find_one({"message_key": message}, {"version": 1})
@@ -65,14 +79,15 @@ class VersionedCollection:
             return Saved(version, changed=True)
 
     async def latest(self, entity: str) -> Document | None:
-        document = await self._latest_version(entity)
+        document = await self.latest_version(entity)
         return document["data"] if document else None
 
     async def history(self, entity: str) -> list[Document]:
         cursor = self._versions.find({"entity_id": entity}).sort("version", ASCENDING)
         return [document async for document in cursor]
 
-    async def _latest_version(self, entity: str) -> Document | None:
+    async def latest_version(self, entity: str) -> Document | None:
+        """The latest version's document (its `data` is the entity), None when there is none."""
         latest, version = None, 0
         while (newer := await self._versions.find_one({"_id": f"{entity}#{version + 1}"})) is not None:
             latest, version = newer, version + 1
