@@ -203,8 +203,14 @@ class EventWatcher:
 # --- load data ---------------------------------------------------------------------------------
 
 
-def report_bodies(count: int, tag: str, seed: int = 6) -> list[dict[str, Any]]:
-    """`count` realistic Kukar innovation reports (demo data, ~2.5 KB each) with unique external ids."""
+def flow_region(number: int) -> str:
+    """Made-up region codes (BPS format) for the flow figures; each region gets Kukar's units and profile."""
+    return f"{80 + number // 100:02d}.{number % 100:02d}"
+
+
+def report_bodies(count: int, tag: str, seed: int = 6, regions: int = 1) -> list[dict[str, Any]]:
+    """`count` realistic innovation reports (Kukar's demo data, ~2.5 KB each) with unique external ids,
+    dealt round the `regions` flow regions."""
     rng = random.Random(seed)
     unit_list = units()
     bodies: list[dict[str, Any]] = []
@@ -212,14 +218,20 @@ def report_bodies(count: int, tag: str, seed: int = 6) -> list[dict[str, Any]]:
         for message in innovation_messages(unit_list, rng):
             body = json.loads(message.body)
             body["external_id"] = f"BENCH-{tag}-{len(bodies):06d}"
+            body["region_code"] = flow_region(len(bodies) % regions)
             bodies.append(body)
             if len(bodies) == count:
                 break
     return bodies
 
 
-def registrations() -> list[IntakeMessage]:
-    return [profile_message(), *(unit.message() for unit in units())]
+def registrations(regions: int) -> list[IntakeMessage]:
+    messages = []
+    for number in range(regions):
+        for message in (profile_message(), *(unit.message() for unit in units())):
+            body = json.loads(message.body) | {"region_code": flow_region(number)}
+            messages.append(IntakeMessage.of(message.routing_key, body))
+    return messages
 
 
 # --- the services ------------------------------------------------------------------------------
@@ -288,15 +300,16 @@ async def deployment(commands: Sequence[str], replicas: int) -> AsyncIterator[De
             sink.stop()
 
 
-async def register_units(watcher: EventWatcher) -> None:
-    """The profile and ~56 units, answered before any report (and given a moment to reach every service)."""
+async def register_units(watcher: EventWatcher, regions: int) -> None:
+    """Each region's profile and ~56 units, answered before any report (and given a moment to reach every
+    service)."""
     connection = await connect()
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange(INTAKE_EXCHANGE.name)
-        messages = registrations()
+        messages = registrations(regions)
         await publish_all(channel, exchange, [(m.routing_key, m.body, m.message_id or "") for m in messages])
-    if not await watcher.wait_for(lambda: watcher.registered, len(messages), 60):
+    if not await watcher.wait_for(lambda: watcher.registered, len(messages), 60 + len(messages) / 5):
         raise RuntimeError(f"only {watcher.registered} of {len(messages)} registrations were answered")
     await drain(("scoring.events", "notification.events"), 60)
 
@@ -377,7 +390,7 @@ def rate(started: float, seen: dict[str, float], expected: int) -> float | None:
     return len(seen) / (max(seen.values()) - started) if len(seen) == expected else None
 
 
-async def measure_flow(count: int, replicas: int, full: bool, tag: str, within: float) -> FlowRun:
+async def measure_flow(count: int, replicas: int, full: bool, tag: str, within: float, regions: int) -> FlowRun:
     """Register units, then publish `count` reports as fast as possible and time their answers (and, with
     every service running, their scores and score emails)."""
     commands = SERVICES if full else SERVICES[:1]
@@ -385,8 +398,8 @@ async def measure_flow(count: int, replicas: int, full: bool, tag: str, within: 
         watcher = EventWatcher()
         await watcher.start()
         try:
-            await register_units(watcher)
-            bodies = report_bodies(count, tag)
+            await register_units(watcher, regions)
+            bodies = report_bodies(count, tag, regions=regions)
             messages = [("innovation.report.v1", json.dumps(b).encode(), f"{tag}-{i}") for i, b in enumerate(bodies)]
             connection = await connect()
             async with connection:
@@ -423,14 +436,14 @@ class LatencyRun:
     rss_mb: dict[str, float]
 
 
-async def measure_latency(count: int, target_rate: float, tag: str, within: float) -> LatencyRun:
+async def measure_latency(count: int, target_rate: float, tag: str, within: float, regions: int) -> LatencyRun:
     """Publish at `target_rate` messages/s (paced, each on its own schedule) and time publish -> score, -> email."""
     async with deployment(SERVICES, 1) as running:
         watcher = EventWatcher()
         await watcher.start()
         try:
-            await register_units(watcher)
-            bodies = report_bodies(count, tag)
+            await register_units(watcher, regions)
+            bodies = report_bodies(count, tag, regions=regions)
             sent_at: dict[str, float] = {}
             connection = await connect()
             async with connection:
@@ -651,12 +664,14 @@ async def main(args: argparse.Namespace) -> int:
         raw_publish.values.append(publish_rate)
         raw_consume.values.append(consume_rate)
         log(f"run {run + 1}: intake (submission alone)")
-        flow = await measure_flow(args.intake_messages, 1, False, f"I{run}", args.timeout)
+        flow = await measure_flow(args.intake_messages, 1, False, f"I{run}", args.timeout, args.flow_regions)
         intake.values.append(flow.accepted_per_s)
         missing.append(flow.missing)
         for replicas in args.replicas:
             log(f"run {run + 1}: end to end, {replicas} replica(s) each")
-            flow = await measure_flow(args.e2e_messages, replicas, True, f"E{replicas}x{run}", args.timeout)
+            flow = await measure_flow(
+                args.e2e_messages, replicas, True, f"E{replicas}x{run}", args.timeout, args.flow_regions
+            )
             figures = e2e.setdefault(replicas, {"accepted": Figure(), "scored": Figure(), "emails": Figure()})
             figures["accepted"].values.append(flow.accepted_per_s)
             if flow.scored_per_s is not None:
@@ -674,7 +689,7 @@ async def main(args: argparse.Namespace) -> int:
         paced = e2e_rate / 2
         for run in range(args.runs):
             log(f"run {run + 1}: latency at {paced:.1f}/s")
-            latency = await measure_latency(args.latency_messages, paced, f"L{run}", args.timeout)
+            latency = await measure_latency(args.latency_messages, paced, f"L{run}", args.timeout, args.flow_regions)
             latency_scored += latency.scored_ms
             latency_email += latency.email_ms
             for name, value in latency.rss_mb.items():
@@ -806,6 +821,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--e2e-messages", type=int, help="reports for the end-to-end figures (default 300)")
     parser.add_argument("--latency-messages", type=int, help="paced reports for the latency figure (default 150)")
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2], help="replicas of each service")
+    parser.add_argument(
+        "--flow-regions", type=int, default=10, help="regions the flow reports spread over (each with Kukar's units)"
+    )
     parser.add_argument("--scoring-sizes", type=int, nargs="+", help="stored innovations (default 1000 10000 100000)")
     parser.add_argument("--regions", type=int, default=500, help="regions the stored innovations spread over")
     parser.add_argument("--scoring-events", type=int, help="events timed per scoring run (default 50)")
