@@ -143,7 +143,12 @@ class Delivery:
     async def _attempt(self, key: str) -> PendingBatch | None:
         document = await self._store.email(key)
         now = self._clock()
-        if document is None or document["status"] != PENDING or document["next_attempt_at"] > now:
+        if document is None:
+            return None  # its recording is under way (or died half-way; its event's redelivery completes it)
+        if document["status"] != PENDING:
+            await self._store.forget_due(key)  # sent or failed just before a crash
+            return None
+        if document["next_attempt_at"] > now:
             return None
         message = message_of(document)
         wait = self._limiter.wait_for(message)

@@ -5,6 +5,10 @@ The sent log (`emails`) is keyed by each email's dedupe key: recording an email 
 unique `_id`, the one write FerretDB makes atomic, so a redelivered event, a second replica running the
 same schedule, or a restart can record an email only once. An email's later changes (sent, retry,
 failed) are made under its lock (`inovda_shared.locks`), as are changes to one contact.
+
+The emails still to send have a key in `emails_due` (with their next attempt's time), written before the
+email and deleted once it is sent or failed: the delivery loop reads that small set instead of the whole
+sent log, which FerretDB would read in full for any filter but `{"_id": ...}`.
 """
 
 import contextlib
@@ -31,6 +35,7 @@ class NotificationStore:
         self.receipts = database["receipts"]
         self.reminder_stages = database["reminder_stages"]
         self.emails = database["emails"]
+        self.emails_due = database["emails_due"]
         self.outbox = Outbox(database["outbox"])
         self.locks = DocumentLocks(database["locks"])
 
@@ -39,7 +44,6 @@ class NotificationStore:
         await self.compliance.create_index([("region_code", ASCENDING), ("year", ASCENDING)])
         await self.index_history.create_index([("region_code", ASCENDING), ("year", ASCENDING), ("at", ASCENDING)])
         await self.receipts.create_index([("region_code", ASCENDING), ("year", ASCENDING), ("at", ASCENDING)])
-        await self.emails.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
         await self.outbox.ensure_indexes()
 
     # --- contacts and facts ------------------------------------------------------------------------
@@ -114,6 +118,10 @@ class NotificationStore:
 
     async def record_email(self, message: EmailMessage, correlation_id: str, now: dt.datetime) -> bool:
         """Record an email to send; False when this dedupe key was recorded before (never send it twice)."""
+        # Due first: a crash between the two writes leaves a due key without its email (skipped), never an
+        # email nobody sends. A due key left for an email recorded or sent before is dropped when found.
+        with contextlib.suppress(DuplicateKeyError):
+            await self.emails_due.insert_one({"_id": message.dedupe_key, "next_attempt_at": now})
         try:
             await self.emails.insert_one(
                 {
@@ -139,11 +147,22 @@ class NotificationStore:
         return await self.emails.find_one({"_id": key})
 
     async def due_emails(self, now: dt.datetime, limit: int = 50) -> list[str]:
-        cursor = self.emails.find({"status": PENDING, "next_attempt_at": {"$lte": now}}, {"_id": 1}).limit(limit)
+        cursor = self.emails_due.find({"next_attempt_at": {"$lte": now}}, {"_id": 1}).limit(limit)
         return [document["_id"] async for document in cursor]
 
     async def update_email(self, key: str, changes: dict[str, Any]) -> None:
+        """Change the email (under its lock), keeping its due key in step."""
         await self.emails.update_one({"_id": key}, {"$set": changes})
+        status = changes.get("status", PENDING)
+        if status != PENDING:
+            await self.forget_due(key)
+        elif "next_attempt_at" in changes:
+            await self.emails_due.update_one(
+                {"_id": key}, {"$set": {"next_attempt_at": changes["next_attempt_at"]}}, upsert=True
+            )
+
+    async def forget_due(self, key: str) -> None:
+        await self.emails_due.delete_one({"_id": key})
 
 
 def message_of(document: Document) -> EmailMessage:
