@@ -100,7 +100,7 @@ async def score(service: ScoringService, event: InnovationSubmitted) -> None:
 
 async def cost_of_one_event(
     service: ScoringService, counter: CommandCounter, region_code: str, stored: int
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     profile = RegionProfile.model_validate_json(json.dumps(samples.profile(region_code=region_code)))
     await service.on_profile_updated(
         RegionProfileUpdated(version=1, profile=profile, updated_at=NOW), Incoming("p", "c")

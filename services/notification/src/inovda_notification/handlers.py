@@ -23,7 +23,10 @@ from .service import NotificationService
 
 
 def register_handlers(broker: RabbitBroker, service: NotificationService) -> None:
-    @broker.subscriber(NOTIFICATION_QUEUE.queue(), EVENTS_EXCHANGE, ack_policy=AckPolicy.MANUAL, decoder=raw_body)
+    # no_reply: a sender\'s reply_to must not make the service publish (FastStream answers it by default).
+    @broker.subscriber(
+        NOTIFICATION_QUEUE.queue(), EVENTS_EXCHANGE, ack_policy=AckPolicy.MANUAL, decoder=raw_body, no_reply=True
+    )
     async def on_event(message: RabbitMessage) -> None:
         body = message.raw_message.body
         routing_key = routing_key_of(message)

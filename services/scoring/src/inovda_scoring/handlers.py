@@ -15,7 +15,10 @@ from .service import Incoming, ScoringService
 
 
 def register_handlers(broker: RabbitBroker, service: ScoringService) -> None:
-    @broker.subscriber(SCORING_QUEUE.queue(), EVENTS_EXCHANGE, ack_policy=AckPolicy.MANUAL, decoder=raw_body)
+    # no_reply: a sender\'s reply_to must not make the service publish (FastStream answers it by default).
+    @broker.subscriber(
+        SCORING_QUEUE.queue(), EVENTS_EXCHANGE, ack_policy=AckPolicy.MANUAL, decoder=raw_body, no_reply=True
+    )
     async def on_event(message: RabbitMessage) -> None:
         raw = message.raw_message
         routing_key = routing_key_of(message)

@@ -28,7 +28,10 @@ def sender_of(message: RabbitMessage) -> str | None:
 
 
 def register_handlers(broker: RabbitBroker, service: IntakeService) -> None:
-    @broker.subscriber(SUBMISSION_QUEUE.queue(), INTAKE_EXCHANGE, ack_policy=AckPolicy.MANUAL, decoder=raw_body)
+    # no_reply: a sender\'s reply_to must not make the service publish (FastStream answers it by default).
+    @broker.subscriber(
+        SUBMISSION_QUEUE.queue(), INTAKE_EXCHANGE, ack_policy=AckPolicy.MANUAL, decoder=raw_body, no_reply=True
+    )
     async def on_intake(message: RabbitMessage) -> None:
         raw = message.raw_message
         delivery = IntakeDelivery(

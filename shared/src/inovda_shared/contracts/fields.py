@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_EXCEPT_NEWLINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0, DEL and C1 controls; one-line values also refuse Unicode's own line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_EXCEPT_NEWLINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Deliberately narrower than RFC 5322: an address that is also safe inside a mail header.
 _EMAIL = re.compile(
     r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
@@ -35,10 +36,19 @@ def _email(value: str) -> str:
 
 
 def _web_uri(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or _CONTROL.search(value) or " " in value:
+    if not _is_web_uri(value):
         raise PydanticCustomError("invalid_uri", "must be an http or https address")
     return value
+
+
+def _is_web_uri(value: str) -> bool:
+    if _CONTROL.search(value) or " " in value:
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # an unclosed "[" of an IPv6 host, a host that NFKC normalisation changes
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 SingleLine = Annotated[str, AfterValidator(_single_line)]

@@ -25,7 +25,7 @@ class ExplainedReason:
 # `{field}` becomes "kolom 'title'" (or "isi pesan" for the whole message), never the start of a sentence.
 EXPLANATIONS: dict[str, Explanation] = {
     "too_large": Explanation(
-        "Pesan terlalu besar (lebih dari 1 MiB).",
+        "Pesan terlalu besar (lebih dari 1 MiB, atau lebih dari 5.000 kolom dan butir daftar).",
         "Kirim tautan ke dokumen data dukung, bukan isi dokumennya, dan persingkat teks yang sangat panjang.",
     ),
     "invalid_encoding": Explanation(

@@ -17,6 +17,17 @@ from inovda_shared.contracts.intake import INTAKE_MODELS, IntakeModel
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_NESTING = 32
+# Keys and list items in one body. The largest valid message (an innovation with 20 indicators of 50 evidence
+# items each) has 3,137; a 1 MiB body can hold 200,000, each worth a reason or two: validating those took
+# seconds of CPU, and their answer outgrew MongoDB's 16 MiB document limit.
+MAX_VALUES = 5_000
+# Reasons in one answer: enough to fix any honest message in one round, small enough to store and mail.
+MAX_REASONS = 50
+MAX_FIELD_CHARS = 200
+MAX_MESSAGE_CHARS = 500
+# `\ud800`..`\udfff`: JSON may escape a lone UTF-16 surrogate, which no UTF-8 text (or BSON string) can hold.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SOURCE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _PYDANTIC_CODES = {
     "missing": "missing",
@@ -68,6 +79,9 @@ def parse_intake(routing_key: str, body: bytes) -> IntakeModel | Rejection:
         return Rejection([Reason(field="$", code="invalid_json", message="JSON is nested too deeply")])
     except (json.JSONDecodeError, ValueError) as exc:
         return Rejection([Reason(field="$", code="invalid_json", message=f"body is not valid JSON: {exc}")])
+    if _SURROGATE_ESCAPE.search(text) and not _is_unicode(document):
+        message = "body escapes a lone UTF-16 surrogate (\\ud800 to \\udfff), which is not a Unicode character"
+        return Rejection([Reason(field="$", code="invalid_encoding", message=message)])
     if not isinstance(document, dict):
         return Rejection(
             [Reason(field="$", code="wrong_type", message=f"body must be a JSON object, not {type(document).__name__}")]
@@ -84,11 +98,37 @@ def parse_intake(routing_key: str, body: bytes) -> IntakeModel | Rejection:
 
     structural = list(_structural_reasons(document))
     if structural:
-        return Rejection(structural, **readable)
+        return Rejection(_capped(structural, len(structural)), **readable)
     try:
         return model.model_validate_json(text)
     except ValidationError as exc:
-        return Rejection([_reason(error) for error in exc.errors(include_url=False)], **readable)
+        reasons = [_reason(error) for error in exc.errors(include_url=False)[:MAX_REASONS]]
+        return Rejection(_capped(reasons, exc.error_count()), **readable)
+
+
+def _is_unicode(document: Any) -> bool:
+    """No key or string holds a lone surrogate (walked without recursion: the nesting is not checked yet)."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return False
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return True
+
+
+def _capped(reasons: list[Reason], total: int) -> list[Reason]:
+    """At most MAX_REASONS reasons; the last one kept says how many more there were."""
+    if total <= MAX_REASONS:
+        return reasons
+    *kept, last = reasons[:MAX_REASONS]
+    more = f" ({total - MAX_REASONS} more problems not listed: fix these and send the message again)"
+    return [*kept, last.model_copy(update={"message": last.message + more})]
 
 
 def _reject_constant(name: str) -> None:
@@ -105,19 +145,30 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _structural_reasons(document: dict[str, Any]) -> Iterator[Reason]:
-    """Keys MongoDB would treat as operators or paths, and nesting no contract needs."""
+    """Keys MongoDB would treat as operators or paths, and nesting or bulk no contract needs."""
     stack: list[tuple[Any, str, int]] = [(document, "", 0)]
+    values = 0
     while stack:
         value, path, depth = stack.pop()
         if depth > MAX_NESTING:
-            yield Reason(field=path or "$", code="too_deep", message=f"nesting deeper than {MAX_NESTING} levels")
+            yield Reason(
+                field=path[:MAX_FIELD_CHARS] or "$",
+                code="too_deep",
+                message=f"nesting deeper than {MAX_NESTING} levels",
+            )
             continue
+        if isinstance(value, dict | list):
+            values += len(value)
+            if values > MAX_VALUES:
+                message = f"body holds more than {MAX_VALUES} values (keys and list items); no message needs that many"
+                yield Reason(field="$", code="too_large", message=message)
+                return
         if isinstance(value, dict):
             for key, child in value.items():
                 child_path = f"{path}.{key}" if path else key
                 if key.startswith("$") or "." in key or "\x00" in key:
                     yield Reason(
-                        field=child_path[:200],
+                        field=child_path[:MAX_FIELD_CHARS],
                         code="forbidden_key",
                         message=f"key '{key[:60]}' must not start with '$' or contain '.'",
                     )
@@ -130,7 +181,7 @@ def _structural_reasons(document: dict[str, Any]) -> Iterator[Reason]:
 def _reason(error: ErrorDetails) -> Reason:
     context = error.get("ctx") or {}
     loc = [str(part) for part in error["loc"] if part != "[key]"]
-    field_path = str(context.get("field") or ".".join(loc) or "$")
+    field_path = str(context.get("field") or ".".join(loc) or "$")[:MAX_FIELD_CHARS]
     error_type = error["type"]
     code = _PYDANTIC_CODES.get(error_type)
     if code is None:
@@ -138,15 +189,19 @@ def _reason(error: ErrorDetails) -> Reason:
     message = error["msg"]
     if error_type == "extra_forbidden":
         message = "this field is not part of the contract"
-    return Reason(field=field_path, code=code, message=f"{field_path}: {message}")
+    return Reason(field=field_path, code=code, message=f"{field_path}: {message}"[:MAX_MESSAGE_CHARS])
 
 
 def _readable_parts(document: dict[str, Any]) -> dict[str, Any]:
     """What a rejected message still tells reliably enough to address the answer and the unit."""
 
     def text(name: str, limit: int = 128) -> str | None:
+        """Trimmed, as the contract reads it: a source "e-inovasi\\n" is still e-inovasi, whose results queue
+        is bound to `intake.rejected.e-inovasi`."""
         value = document.get(name)
-        return value[:limit] if isinstance(value, str) and value else None
+        if not isinstance(value, str):
+            return None
+        return value.strip()[:limit] or None
 
     source = text("source")
     key: dict[str, str | int] = {}
@@ -157,7 +212,7 @@ def _readable_parts(document: dict[str, Any]) -> dict[str, Any]:
     if isinstance(year, int) and not isinstance(year, bool):
         key["year"] = year
     return {
-        "source": source if source and _SOURCE.match(source) else UNKNOWN_SOURCE,
+        "source": source if source and _SOURCE.fullmatch(source) else UNKNOWN_SOURCE,
         "key": key,
         "region_code": text("region_code", 16),
         "unit_code": text("unit_code", 64),
