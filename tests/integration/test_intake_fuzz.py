@@ -268,14 +268,6 @@ async def test_a_storm_of_bad_input_is_answered_once_each_stores_nothing_invalid
     assert await intake_service.stop_async() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug (not in the validation layer): FastStream's tracing middleware raises on a non-text traceparent or "
-        "baggage header before the handler runs; with AckPolicy.MANUAL the delivery is never settled, gets no "
-        "answer and holds a prefetch slot: PREFETCH such messages stop the consumer while /health/ready says 200"
-    ),
-)
 async def test_trace_headers_of_the_wrong_type_are_still_answered(
     clean_broker: str, intake_service: ServiceProcess, events: EventProbe
 ) -> None:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from aio_pika import IncomingMessage
 from aio_pika.exceptions import AMQPError
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
@@ -86,6 +87,22 @@ async def dead_letter(broker: RabbitBroker, message: RabbitMessage, queue: Servi
         content_type=raw.content_type,
         persist=True,
     )
+
+
+TRACE_HEADERS = frozenset({"traceparent", "tracestate", "baggage"})
+
+
+async def text_trace_headers(
+    message: IncomingMessage, parse: Callable[[IncomingMessage], Awaitable[RabbitMessage]]
+) -> RabbitMessage:
+    """A parser that drops trace headers that are not text. The tracing middleware raises on those before
+    the handler runs, and a delivery the handler never sees is never settled: a few such messages from a
+    careless sender would take every prefetch slot and stall the queue."""
+    parsed = await parse(message)
+    parsed.headers = {
+        name: value for name, value in parsed.headers.items() if name not in TRACE_HEADERS or isinstance(value, str)
+    }
+    return parsed
 
 
 async def raw_body(message: RabbitMessage) -> bytes:

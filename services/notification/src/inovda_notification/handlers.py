@@ -6,7 +6,7 @@ from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 
-from inovda_shared.consumer import raw_body, settle
+from inovda_shared.consumer import raw_body, settle, text_trace_headers
 from inovda_shared.contracts.events import (
     InnovationScored,
     IntakeAnswer,
@@ -23,9 +23,14 @@ from .service import NotificationService
 
 
 def register_handlers(broker: RabbitBroker, service: NotificationService) -> None:
-    # no_reply: a sender\'s reply_to must not make the service publish (FastStream answers it by default).
+    # no_reply: a sender's reply_to must not make the service publish (FastStream answers it by default).
     @broker.subscriber(
-        NOTIFICATION_QUEUE.queue(), EVENTS_EXCHANGE, ack_policy=AckPolicy.MANUAL, decoder=raw_body, no_reply=True
+        NOTIFICATION_QUEUE.queue(),
+        EVENTS_EXCHANGE,
+        ack_policy=AckPolicy.MANUAL,
+        parser=text_trace_headers,
+        decoder=raw_body,
+        no_reply=True,
     )
     async def on_event(message: RabbitMessage) -> None:
         body = message.raw_message.body

@@ -6,7 +6,7 @@ from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 
-from inovda_shared.consumer import raw_body, settle
+from inovda_shared.consumer import raw_body, settle, text_trace_headers
 from inovda_shared.contracts.events import InnovationSubmitted, RegionProfileUpdated, UnitRegistered
 from inovda_shared.messaging import correlation_id_of, routing_key_of
 from inovda_shared.topology import EVENTS_EXCHANGE, SCORING_QUEUE
@@ -15,9 +15,14 @@ from .service import Incoming, ScoringService
 
 
 def register_handlers(broker: RabbitBroker, service: ScoringService) -> None:
-    # no_reply: a sender\'s reply_to must not make the service publish (FastStream answers it by default).
+    # no_reply: a sender's reply_to must not make the service publish (FastStream answers it by default).
     @broker.subscriber(
-        SCORING_QUEUE.queue(), EVENTS_EXCHANGE, ack_policy=AckPolicy.MANUAL, decoder=raw_body, no_reply=True
+        SCORING_QUEUE.queue(),
+        EVENTS_EXCHANGE,
+        ack_policy=AckPolicy.MANUAL,
+        parser=text_trace_headers,
+        decoder=raw_body,
+        no_reply=True,
     )
     async def on_event(message: RabbitMessage) -> None:
         raw = message.raw_message

@@ -4,7 +4,7 @@ from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 
-from inovda_shared.consumer import ORIGINAL_USER_ID, raw_body, settle
+from inovda_shared.consumer import ORIGINAL_USER_ID, raw_body, settle, text_trace_headers
 from inovda_shared.messaging import correlation_id_of, routing_key_of
 from inovda_shared.topology import INTAKE_EXCHANGE, SUBMISSION_QUEUE
 
@@ -28,9 +28,14 @@ def sender_of(message: RabbitMessage) -> str | None:
 
 
 def register_handlers(broker: RabbitBroker, service: IntakeService) -> None:
-    # no_reply: a sender\'s reply_to must not make the service publish (FastStream answers it by default).
+    # no_reply: a sender's reply_to must not make the service publish (FastStream answers it by default).
     @broker.subscriber(
-        SUBMISSION_QUEUE.queue(), INTAKE_EXCHANGE, ack_policy=AckPolicy.MANUAL, decoder=raw_body, no_reply=True
+        SUBMISSION_QUEUE.queue(),
+        INTAKE_EXCHANGE,
+        ack_policy=AckPolicy.MANUAL,
+        parser=text_trace_headers,
+        decoder=raw_body,
+        no_reply=True,
     )
     async def on_intake(message: RabbitMessage) -> None:
         raw = message.raw_message
