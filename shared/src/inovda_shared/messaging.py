@@ -56,12 +56,16 @@ async def publish_events(broker: RabbitBroker, events: Iterable[OutgoingEvent]) 
 
 
 def routing_key_of(message: RabbitMessage) -> str:
-    """The routing key the message was first published with, also after a dead-letter replay."""
-    headers = message.headers or {}
-    original = headers.get(ORIGINAL_ROUTING_KEY)
-    if isinstance(original, str) and original:
+    """The routing key the message was first published with, also after a dead-letter replay.
+
+    Only a replay arrives through the default exchange (outside systems may not write to a queue itself);
+    on any other delivery the header is a sender's word and is ignored.
+    """
+    raw = message.raw_message
+    original = (raw.headers or {}).get(ORIGINAL_ROUTING_KEY)
+    if not raw.exchange and isinstance(original, str) and original:
         return original
-    return str(message.raw_message.routing_key or "")
+    return str(raw.routing_key or "")
 
 
 def correlation_id_of(message: RabbitMessage, fallback: str) -> str:
