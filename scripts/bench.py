@@ -432,8 +432,23 @@ async def measure_flow(count: int, replicas: int, full: bool, tag: str, within: 
 class LatencyRun:
     rate: float
     scored_ms: list[float]
+    recorded_ms: list[float]
     email_ms: list[float]
     rss_mb: dict[str, float]
+
+
+async def score_emails_recorded() -> dict[str, float]:
+    """When notification recorded each score email (its decision, before sending): external id -> epoch s."""
+    client: AsyncMongoClient[Document] = AsyncMongoClient(MONGODB_URL, tz_aware=True)
+    try:
+        emails = client[DATABASES["inovda-notification"]]["emails"]
+        recorded = {}
+        async for email in emails.find({"kind": "score"}, {"created_at": 1}):
+            # dedupe key: score:<source>/<external_id>:r<revision>
+            recorded[email["_id"].split("/", 1)[1].rsplit(":r", 1)[0]] = email["created_at"].timestamp()
+        return recorded
+    finally:
+        await client.close()
 
 
 async def measure_latency(count: int, target_rate: float, tag: str, within: float, regions: int) -> LatencyRun:
@@ -445,6 +460,7 @@ async def measure_latency(count: int, target_rate: float, tag: str, within: floa
             await register_units(watcher, regions)
             bodies = report_bodies(count, tag, regions=regions)
             sent_at: dict[str, float] = {}
+            sent_wall: dict[str, float] = {}
             connection = await connect()
             async with connection:
                 channel = await connection.channel(publisher_confirms=True)
@@ -455,6 +471,7 @@ async def measure_latency(count: int, target_rate: float, tag: str, within: floa
                     due = started + number / target_rate
                     await asyncio.sleep(max(0.0, due - time.perf_counter()))
                     sent_at[body["external_id"]] = time.perf_counter()
+                    sent_wall[body["external_id"]] = time.time()
                     message = aio_pika.Message(
                         json.dumps(body).encode(),
                         content_type="application/json",
@@ -465,9 +482,11 @@ async def measure_latency(count: int, target_rate: float, tag: str, within: floa
                 await asyncio.gather(*tasks)
             await watcher.wait_for(lambda: len(watcher.scored), count, within)
             await watcher.wait_for(lambda: len(watcher.score_emails), count, within)
+            recorded = await score_emails_recorded()
             return LatencyRun(
                 rate=target_rate,
                 scored_ms=[(watcher.scored[key] - sent_at[key]) * 1000 for key in watcher.scored if key in sent_at],
+                recorded_ms=[(recorded[key] - sent_wall[key]) * 1000 for key in recorded if key in sent_wall],
                 email_ms=[
                     (watcher.score_emails[key] - sent_at[key]) * 1000 for key in watcher.score_emails if key in sent_at
                 ],
@@ -655,6 +674,7 @@ async def main(args: argparse.Namespace) -> int:
     rss: dict[str, float] = {}
     missing: list[dict[str, int]] = []
     latency_scored: list[float] = []
+    latency_recorded: list[float] = []
     latency_email: list[float] = []
     notes: list[str] = []
 
@@ -691,6 +711,7 @@ async def main(args: argparse.Namespace) -> int:
             log(f"run {run + 1}: latency at {paced:.1f}/s")
             latency = await measure_latency(args.latency_messages, paced, f"L{run}", args.timeout, args.flow_regions)
             latency_scored += latency.scored_ms
+            latency_recorded += latency.recorded_ms
             latency_email += latency.email_ms
             for name, value in latency.rss_mb.items():
                 rss[name] = max(rss.get(name, 0.0), value)
@@ -720,28 +741,23 @@ async def main(args: argparse.Namespace) -> int:
             ratio = min(figures["scored"].median, figures["emails"].median) / raw
             met = ratio >= 0.25 if replicas == 1 else None
             rows.append((f"e2e ×{replicas} / raw consume", f"{ratio:.3f}", TARGETS["e2e_ratio"], verdict(met)))
-    if latency_scored:
-        p = {q: percentile(latency_scored, q) for q in (0.5, 0.95, 0.99)}
-        rows.append(
-            (
-                f"latency publish→scored at {e2e_rate / 2:.1f}/s, ms p50/p95/p99 (n={len(latency_scored)})",
-                f"{p[0.5]:.0f} / {p[0.95]:.0f} / {p[0.99]:.0f}",
-                TARGETS["p99_ms"],
-                verdict(p[0.99] < 250),
+    # End to end as the issue defines it: published -> scored and indexed -> email decided and recorded.
+    for name, values, target in (
+        ("publish→scored", latency_scored, "(p99 < 250 ms)"),
+        ("publish→score email recorded (end to end)", latency_recorded, TARGETS["p99_ms"]),
+        ("publish→score email sent over SMTP", latency_email, "(p99 < 250 ms)"),
+    ):
+        if values:
+            p = {q: percentile(values, q) for q in (0.5, 0.95, 0.99)}
+            rows.append(
+                (
+                    f"latency {name} at {e2e_rate / 2:.1f}/s, ms p50/p95/p99 (n={len(values)})",
+                    f"{p[0.5]:.0f} / {p[0.95]:.0f} / {p[0.99]:.0f}",
+                    target,
+                    verdict(p[0.99] < 250),
+                )
             )
-        )
-        results["latency_scored_ms"] = p
-    if latency_email:
-        p = {q: percentile(latency_email, q) for q in (0.5, 0.95, 0.99)}
-        rows.append(
-            (
-                f"latency publish→score email sent, ms p50/p95/p99 (n={len(latency_email)})",
-                f"{p[0.5]:.0f} / {p[0.95]:.0f} / {p[0.99]:.0f}",
-                "(p99 < 250 ms)",
-                verdict(p[0.99] < 250),
-            )
-        )
-        results["latency_email_ms"] = p
+            results[f"latency_ms {name}"] = p
     costs: dict[int, float] = {}
     for stored, outcome in scoring.items():
         if isinstance(outcome, str):
