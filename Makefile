@@ -31,7 +31,7 @@ test: infra
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/src services/*/src cli/src tests scripts/ferretdb_atomicity_probe.py
+	$(BIN)/mypy shared/src services/*/src cli/src tests scripts/ferretdb_atomicity_probe.py scripts/bench.py scripts/chaos.py
 
 demo: infra
 	$(BIN)/inovda demo
@@ -47,3 +47,8 @@ clean:
 .PHONY: bench
 bench: infra
 	$(BIN)/python scripts/bench.py
+
+# The fault-injection suite (full form; its own broker, database and SMTP server). `--short` for the CI form.
+.PHONY: chaos
+chaos: setup
+	$(BIN)/python scripts/chaos.py

@@ -1,7 +1,8 @@
 """A local SMTP server that keeps every email it accepts: the demo's outbox, and the tests' inbox.
 
 Each accepted email is written to a folder as an `.eml` file (when one is given) and kept in memory.
-`refusing` makes it answer every message with a temporary failure, as a mail server under maintenance does.
+`refusing` makes it answer every message with a temporary failure, as a mail server under maintenance does;
+`stop()` closes the port (connections are refused, as when the server is down) and `start()` opens it again.
 """
 
 import email
@@ -40,20 +41,27 @@ class MailSink:
         self.refused = 0
         self._folder = folder
         self._lock = threading.Lock()
-        self._controller = Controller(self, hostname=host, port=port)
+        self._host = host
+        self._port = port
+        self._controller: Controller | None = None
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
 
     @property
     def port(self) -> int:
-        return int(self._controller.port)
+        return self._port
 
     def start(self) -> "MailSink":
-        self._controller.start()
+        if self._controller is None:
+            # A controller cannot start again once stopped (its event loop is closed): a new one each time.
+            self._controller = Controller(self, hostname=self._host, port=self._port)
+            self._controller.start()
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
     def __enter__(self) -> "MailSink":
         return self.start()

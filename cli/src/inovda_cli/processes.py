@@ -34,6 +34,10 @@ class ServiceProcess:
         assert self._process is not None, "not started"
         return self._process
 
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
     async def __aenter__(self) -> "ServiceProcess":
         self.start()
         await self.wait_until_ready()

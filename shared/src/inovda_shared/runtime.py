@@ -2,6 +2,7 @@
 and its health and metrics endpoints."""
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -22,6 +23,8 @@ from .topology import ServiceQueue, declare_topology
 
 # Longer than any one message takes; a container's grace period must be longer still.
 DRAIN_SECONDS = 30.0
+# What the work the handlers started (emails being sent) gets at least, when their own drain took it all.
+DRAIN_FLOOR_SECONDS = 5.0
 
 
 def new_broker(settings: ServiceSettings, service: str) -> RabbitBroker:
@@ -72,8 +75,18 @@ def service_app(
         log.info("%s consuming %s; health and metrics on port %d", name, queue.name, http.port)
 
     async def stop_background() -> None:
+        # FastStream runs this hook before it stops the broker. Stop consuming first, letting the handlers in
+        # flight finish (up to DRAIN_SECONDS) while the connection and the database are still open; only then
+        # is the work they started complete, and can be waited for, in what is left of DRAIN_SECONDS (at least
+        # DRAIN_FLOOR_SECONDS), so that the whole drain stays within a container's grace period. (Stopping a
+        # subscriber twice is harmless: the broker's own stop finds nothing left to do.)
+        clock = asyncio.get_running_loop().time
+        deadline = clock() + DRAIN_SECONDS
+        for subscriber in broker.subscribers:
+            await subscriber.stop()
         for finish in drain:  # work the handlers started but did not wait for
-            await finish()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finish(), max(deadline - clock(), DRAIN_FLOOR_SECONDS))
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
