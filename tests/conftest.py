@@ -1,15 +1,24 @@
-"""Fixtures shared by the integration and end-to-end tests."""
+"""Fixtures shared by the integration and end-to-end tests, and the Hypothesis settings of every test."""
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import aio_pika
 import pytest
+from hypothesis import HealthCheck, settings
 from pymongo import AsyncMongoClient
 
 from inovda_shared.mongo import connect
 from inovda_shared.topology import SERVICE_QUEUES
 from tests.support import infra
+
+# Property tests generate pydantic models, which is slow on a loaded machine: no deadline and no "too slow"
+# health check (a timing failure says nothing about the property). On CI Hypothesis's own `ci` profile
+# already does this, derandomized.
+settings.register_profile("inovda", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+if not os.environ.get("CI"):
+    settings.load_profile("inovda")
 
 
 @pytest.fixture(scope="session")
