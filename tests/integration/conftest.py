@@ -4,10 +4,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
 
 from inovda_scoring.app import create_app as create_scoring_app
 from inovda_scoring.settings import ScoringSettings
+from inovda_shared.topology import declare_topology
 from inovda_submission.app import create_app
 from inovda_submission.settings import SubmissionSettings
 from tests.support.probe import EventProbe
@@ -24,6 +26,16 @@ def submission_settings(clean_broker: str, mongodb_url: str, drop_database: str)
         outbox_relay_interval_seconds=0.2,
         http_port=0,
     )
+
+
+@pytest.fixture
+async def publisher(clean_broker: str) -> AsyncIterator[RabbitBroker]:
+    """A connected broker with the topology declared, to publish as the other services would."""
+    broker = RabbitBroker(clean_broker, logger=None)
+    await broker.connect()
+    await declare_topology(broker)
+    yield broker
+    await broker.stop()
 
 
 @pytest.fixture

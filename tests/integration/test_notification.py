@@ -14,7 +14,7 @@ from faststream.rabbit import RabbitBroker
 from inovda_cli.mailsink import MailSink, ReceivedEmail
 from inovda_cli.processes import free_port
 from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender
-from inovda_notification.adapters.store import NotificationStore
+from inovda_notification.adapters.store import CommitMarks, NotificationStore
 from inovda_notification.app import create_app
 from inovda_notification.delivery import Delivery, DeliveryPolicy
 from inovda_notification.domain import Renderer
@@ -31,7 +31,7 @@ from inovda_shared.contracts.events import (
     UnitRegistered,
 )
 from inovda_shared.contracts.intake import RegionProfile, UnitUpsert
-from inovda_shared.deadletters import list_dead_letters, replay_dead_letters
+from inovda_shared.deadletters import list_dead_letters, replay_dead_letters, request_email_resends
 from inovda_shared.messaging import OutgoingEvent, publish_events
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import OutboxRelay
@@ -73,15 +73,6 @@ async def notification(settings: NotificationSettings, events: EventProbe) -> As
     await app.start()
     yield settings
     await app.stop()
-
-
-@pytest.fixture
-async def publisher(clean_broker: str) -> AsyncIterator[RabbitBroker]:
-    broker = RabbitBroker(clean_broker, logger=None)
-    await broker.connect()
-    await declare_topology(broker)
-    yield broker
-    await broker.stop()
 
 
 async def publish(
@@ -207,6 +198,20 @@ async def test_each_kind_of_email_reaches_the_right_people(
     assert {event.body["kind"] for event in sent} == {"receipt", "rejection", "score", "predicate_change"}
 
 
+async def test_a_rejection_from_a_unit_nobody_registered_is_settled_without_waiting_for_it(
+    notification: NotificationSettings, publisher: RabbitBroker, events: EventProbe, mail: MailSink
+) -> None:
+    await register_contacts(publisher, events)
+    stranger = rejected().model_copy(update={"message_id": "rej-new", "unit_code": "NEW-1", "unit_registered": False})
+    await publish(publisher, stranger, "intake.rejected.e-inovasi")
+    await publish(publisher, rejected(), "intake.rejected.e-inovasi")  # its unit is known: this one is emailed
+    await wait_for_mail(mail, lambda received: len(received) == 1)
+    # Waiting for the contact would fail 5 attempts, backing off 0.4 s, 0.8 s, ...: dead-lettered within ~7 s.
+    await asyncio.sleep(8.0)
+    assert [item.envelope_to for item in mail.received] == [["dinkes@kukarkab.example"]]
+    assert await list_dead_letters(notification.amqp_url, NOTIFICATION_QUEUE.name) == []
+
+
 async def test_a_redelivered_event_never_sends_the_same_email_twice(
     notification: NotificationSettings, publisher: RabbitBroker, events: EventProbe, mail: MailSink
 ) -> None:
@@ -237,8 +242,9 @@ async def test_a_refusing_server_is_retried_until_it_accepts(
     assert sent["dedupe_key"] == "score:e-inovasi/INV-001:r1"
 
 
-async def test_after_the_limit_an_email_is_dead_lettered_and_can_be_replayed(
-    notification: NotificationSettings, publisher: RabbitBroker, events: EventProbe, mail: MailSink
+@pytest.mark.parametrize("ask_again", ["dlq replay", "emails resend"])
+async def test_after_the_limit_an_email_is_dead_lettered_and_can_be_sent_again(
+    notification: NotificationSettings, publisher: RabbitBroker, events: EventProbe, mail: MailSink, ask_again: str
 ) -> None:
     await register_contacts(publisher, events)
     mail.refusing = True
@@ -251,7 +257,10 @@ async def test_after_the_limit_an_email_is_dead_lettered_and_can_be_replayed(
     assert mail.received == []
 
     mail.refusing = False
-    await replay_dead_letters(notification.amqp_url, NOTIFICATION_QUEUE.name)
+    if ask_again == "dlq replay":
+        await replay_dead_letters(notification.amqp_url, NOTIFICATION_QUEUE.name)
+    else:  # the operator's `inovda emails resend KEY`
+        await request_email_resends(notification.amqp_url, ["score:e-inovasi/INV-001:r1"])
     await wait_for_mail(mail, lambda received: len(received) == 1)
     assert mail.received[0].dedupe_key == "score:e-inovasi/INV-001:r1"
 
@@ -259,7 +268,7 @@ async def test_after_the_limit_an_email_is_dead_lettered_and_can_be_replayed(
 @pytest.fixture
 async def schedulers(settings: NotificationSettings, mail: MailSink) -> AsyncIterator[list[Scheduler]]:
     """Two replicas' schedulers over one database, each with its own connection, like two processes."""
-    clients, replicas = [], []
+    clients, replicas, closers = [], [], []
     broker = RabbitBroker(settings.amqp_url, logger=None)
     await broker.connect()
     await declare_topology(broker)
@@ -269,13 +278,16 @@ async def schedulers(settings: NotificationSettings, mail: MailSink) -> AsyncIte
         store = NotificationStore(client[settings.mongodb_database])
         await store.ensure_indexes()
         sender = SmtpSender(SmtpConfig("127.0.0.1", mail.port, "inovda@kukarkab.example"))
-        delivery = Delivery(
-            store, sender, OutboxRelay([store.outbox], broker, 1.0), broker, DeliveryPolicy(), lambda: NOW
-        )
+        marks = CommitMarks(settings.mongodb_url, settings.mongodb_database, "test")
+        closers.append(marks.close)
+        relay = OutboxRelay([store.outbox], broker, 1.0)
+        delivery = Delivery(store, marks, sender, relay, broker, DeliveryPolicy(), lambda: NOW)
         replicas.append(Scheduler(store, delivery, Renderer(), {}, WITA))
     yield replicas
     for client in clients:
         await client.close()
+    for close in closers:
+        close()
     await broker.stop()
 
 

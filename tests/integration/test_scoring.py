@@ -6,7 +6,6 @@ import itertools
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -62,14 +61,6 @@ def expected_index(reports: list[InnovationReport], spd: dict[str, int]) -> tupl
     totals = full_totals(score_innovation(item, rubric).contribution() for item in reports)
     figures = compute_index(totals, spd, rubric)
     return figures.iid, figures.n
-
-
-@pytest.fixture
-async def publisher(clean_broker: str) -> AsyncIterator[RabbitBroker]:
-    broker = RabbitBroker(clean_broker, logger=None)
-    await broker.connect()
-    yield broker
-    await broker.stop()
 
 
 async def publish(broker: RabbitBroker, *events: InnovationSubmitted | UnitRegistered | RegionProfileUpdated) -> None:

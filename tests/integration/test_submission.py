@@ -261,6 +261,29 @@ async def test_a_message_whose_handler_keeps_failing_is_dead_lettered_with_its_r
     assert await list_dead_letters(submission_settings.amqp_url, SUBMISSION_QUEUE.name) == []
 
 
+async def test_a_rejection_says_whether_the_unit_it_names_is_registered(
+    submission: SubmissionSettings, events: EventProbe
+) -> None:
+    """Notification waits for a registered unit's contact before emailing a rejection; for one nobody
+    registered it must not wait (nothing would ever come)."""
+    await register_unit(submission, events)
+    answers = {}
+    for unit_code in ("DINKES", "NEW-1"):
+        message_id = new_id()
+        await send(submission, "innovation.report.v1", samples.innovation(unit_code=unit_code, rating=5), message_id)
+        answers[unit_code] = await answer(events, message_id)
+    unit_message = new_id()
+    await send(submission, "unit.upsert.v1", samples.unit("NEW-2", kind="planet"), unit_message)
+    answers["NEW-2"] = await answer(events, unit_message)
+
+    assert {unit: (item["status"], item["unit_registered"]) for unit, item in answers.items()} == {
+        "DINKES": ("rejected", True),
+        "NEW-1": ("rejected", False),
+        "NEW-2": ("rejected", False),
+    }
+    assert ("rating", "unknown_field") in {(reason["field"], reason["code"]) for reason in answers["NEW-1"]["reasons"]}
+
+
 async def test_a_revision_cannot_move_an_innovation_to_another_year(
     submission: SubmissionSettings, events: EventProbe
 ) -> None:

@@ -3,8 +3,10 @@
 Each accepted email is written to a folder as an `.eml` file (when one is given) and kept in memory.
 `refusing` makes it answer every message with a temporary failure, as a mail server under maintenance does;
 `stop()` closes the port (connections are refused, as when the server is down) and `start()` opens it again.
+`answer_delay_seconds` keeps an accepted email's answer back, as a server slow to confirm does.
 """
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -39,6 +41,7 @@ class MailSink:
         self.received: list[ReceivedEmail] = []
         self.refusing = False
         self.refused = 0
+        self.answer_delay_seconds = 0.0
         self._folder = folder
         self._lock = threading.Lock()
         self._host = host
@@ -82,6 +85,8 @@ class MailSink:
             number = len(self.received)
         if self._folder is not None:
             (self._folder / f"{number:04d}.eml").write_bytes(content)
+        if self.answer_delay_seconds:
+            await asyncio.sleep(self.answer_delay_seconds)
         return "250 OK"
 
     def with_key(self, dedupe_key: str) -> list[ReceivedEmail]:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from inovda_shared.deadletters import DeadLetter, list_dead_letters, replay_dead_letters
+from inovda_shared.deadletters import DeadLetter, list_dead_letters, replay_dead_letters, request_email_resends
 
 from .broker_access import render_file
 from .demo import run_demo
@@ -46,6 +46,14 @@ def _parser() -> argparse.ArgumentParser:
     dlq_replay.add_argument("--message-id", help="replay only this message")
 
     commands.add_parser("status", help="service queues: messages waiting, consumers, dead letters")
+    emails = commands.add_parser("emails", help="emails the notification service sends")
+    email_commands = emails.add_subparsers(dest="emails_command", required=True)
+    resend = email_commands.add_parser(
+        "resend",
+        help="send again an email in doubt (notification.sent with confirmed: false) that the mail server's log "
+        "does not have, or a failed one; a confirmed one is never sent again",
+    )
+    resend.add_argument("dedupe_keys", nargs="+", metavar="DEDUPE_KEY")
 
     definitions = commands.add_parser(
         "broker-definitions", help="render the broker's topology and least-privilege users for import"
@@ -117,6 +125,9 @@ async def _run(args: argparse.Namespace) -> int:
     elif args.command == "publish":
         answered = await publish_path(args.amqp_url, args.path)
         print(f"published {answered} message(s)")
+    elif args.command == "emails":
+        await request_email_resends(args.amqp_url, args.dedupe_keys)
+        print(f"asked for {len(args.dedupe_keys)} email(s) to be sent again")
     elif args.dlq_command == "list":
         _print_letters(await list_dead_letters(args.amqp_url, args.queue, args.limit), "found")
     else:

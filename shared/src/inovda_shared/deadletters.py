@@ -6,6 +6,7 @@ to the queue it died in, through the default exchange, keeping its original rout
 """
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from aiormq.exceptions import ChannelNotFoundEntity
 
 from .consumer import DEATH_AT, DEATH_ATTEMPTS, DEATH_QUEUE, DEATH_REASON
 from .messaging import ORIGINAL_ROUTING_KEY
-from .topology import SERVICE_QUEUES
+from .topology import EMAIL_RESEND_ROUTING_KEY, NOTIFICATION_QUEUE, SERVICE_QUEUES
 
 REPLAYED = "x-inovda-replayed"
 
@@ -137,3 +138,21 @@ def _revived(message: AbstractIncomingMessage, letter: DeadLetter) -> aio_pika.M
         correlation_id=message.correlation_id,
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
     )
+
+
+async def request_email_resends(amqp_url: str, dedupe_keys: list[str]) -> None:
+    """Ask the notification service to send these emails again: one that failed, or one recorded as sent
+    without the mail server's confirmation (in doubt after a crash) that the mail server's log does not
+    have. An email the server confirmed is never sent again."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        for key in dedupe_keys:
+            message = aio_pika.Message(
+                json.dumps({"dedupe_key": key}).encode(),
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=f"resend:{key}:{dt.datetime.now(dt.UTC).isoformat()}",
+                headers={ORIGINAL_ROUTING_KEY: EMAIL_RESEND_ROUTING_KEY},
+            )
+            await channel.default_exchange.publish(message, routing_key=NOTIFICATION_QUEUE.name)

@@ -47,6 +47,21 @@ class DocumentLocks:
             finally:
                 await self._collection.delete_one({"_id": key, "token": token})
 
+    async def _claim_takeover(self, key: str, dead_token: str) -> bool:
+        """Remove a dead holder's lock, if this contender is the one to do it.
+
+        FerretDB deletes `{"_id": key, "token": dead}` by finding the document first and deleting by `_id`
+        after: a contender that found the dead lock just before another replaced it would delete the live
+        one, and two would hold the lock (two replicas sent one email 20 ms apart that way). So the one
+        contender that may delete a given dead lock is the one whose insert of a claim on it succeeds; the
+        others wait for the new holder like anyone else. Claims stay (one small document per dead holder)."""
+        try:
+            await self._collection.insert_one({"_id": f"takeover:{key}:{dead_token}", "at": dt.datetime.now(dt.UTC)})
+        except DuplicateKeyError:
+            return False
+        await self._collection.delete_one({"_id": key, "token": dead_token})
+        return True
+
     async def _acquire(self, key: str, wait: dt.timedelta) -> str:
         token = f"{self._owner}:{uuid.uuid4().hex[:8]}"
         deadline = dt.datetime.now(dt.UTC) + wait
@@ -59,9 +74,7 @@ class DocumentLocks:
             except DuplicateKeyError:
                 pass
             held = await self._collection.find_one({"_id": key})
-            if held is not None and held["expires_at"] < now:
-                # Its holder died: take it over. Deleting by the dead holder's token leaves a live lock alone.
-                await self._collection.delete_one({"_id": key, "token": held["token"]})
+            if held is not None and held["expires_at"] < now and await self._claim_takeover(key, held["token"]):
                 continue
             if now > deadline:
                 raise LockTimeoutError(f"lock {key!r} still held after {wait.total_seconds():.0f}s")

@@ -27,8 +27,13 @@ DRAIN_SECONDS = 30.0
 DRAIN_FLOOR_SECONDS = 5.0
 
 
+def instance_name(settings: ServiceSettings) -> str:
+    """This replica's name: the configured one, or the host's and the process's."""
+    return settings.instance_name or f"{socket.gethostname()}-{os.getpid()}"
+
+
 def new_broker(settings: ServiceSettings, service: str) -> RabbitBroker:
-    instance = settings.instance_name or f"{socket.gethostname()}-{os.getpid()}"
+    instance = instance_name(settings)
     # Per-message framework logs cost about a quarter of throughput; the services log what matters.
     # aio-pika names the connection (as the broker's tools show it) from the URL's `name` parameter.
     separator = "&" if "?" in settings.amqp_url else "?"

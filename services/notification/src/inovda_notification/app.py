@@ -9,11 +9,11 @@ from faststream import FastStream
 from inovda_shared.logs import configure_logging
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import OutboxRelay
-from inovda_shared.runtime import new_broker, service_app
+from inovda_shared.runtime import instance_name, new_broker, service_app
 from inovda_shared.topology import NOTIFICATION_QUEUE
 
 from .adapters.smtp import SmtpConfig, SmtpSender
-from .adapters.store import NotificationStore
+from .adapters.store import CommitMarks, NotificationStore
 from .delivery import Delivery, DeliveryPolicy
 from .domain import ReminderSchedule, Renderer
 from .handlers import register_handlers
@@ -49,7 +49,10 @@ def create_app(settings: NotificationSettings) -> FastStream:
         per_domain_per_minute=settings.rate_limit_per_domain_per_minute,
         global_per_minute=settings.rate_limit_global_per_minute,
     )
-    delivery = Delivery(store, sender, relay, broker, policy, now)
+    # Not closed on shutdown: a send that outlived the drain may still be writing its mark from its thread,
+    # and a mark cut off by a closing client could be stored without the email going out. Exiting closes it.
+    marks = CommitMarks(settings.mongodb_url, settings.mongodb_database, instance_name(settings))
+    delivery = Delivery(store, marks, sender, relay, broker, policy, now)
     renderer = Renderer()
     service = NotificationService(store, delivery, renderer, now)
     register_handlers(broker, service)
@@ -73,7 +76,7 @@ def create_app(settings: NotificationSettings) -> FastStream:
         NOTIFICATION_QUEUE,
         store.ensure_indexes,
         background=[relay.run, deliver_loop, schedule_loop],
-        drain=[service.drain],
+        drain=[service.drain, delivery.drain],
     )
 
 

@@ -3,8 +3,9 @@
 An email is recorded (under its dedupe key) before the event that caused it is acknowledged; sending
 happens here, right after recording and from a loop that picks up anything due. Each attempt holds the
 email's lock, so two replicas never send the same email at once, and an email marked sent is never sent
-again. The one gap no SMTP client can close: a process killed after the server accepted the message and
-before it was marked sent will send it once more (its Message-ID and `X-Inovda-Dedupe-Key` repeat).
+again. Just before the server is told to take the message (the final "." of DATA) the email is marked
+committing; an attempt that dies after that mark leaves the email committing, and whoever finds it so
+records it as sent without the server's confirmation instead of sending it again (see adapters.smtp).
 """
 
 import asyncio
@@ -25,20 +26,23 @@ from inovda_shared.locks import LockTimeoutError
 from inovda_shared.messaging import JSON, ORIGINAL_ROUTING_KEY, OutgoingEvent
 from inovda_shared.observability import EMAILS
 from inovda_shared.outbox import OutboxRelay, PendingBatch
-from inovda_shared.topology import DEAD_LETTER_EXCHANGE, NOTIFICATION_QUEUE
+from inovda_shared.topology import DEAD_LETTER_EXCHANGE, EMAIL_RESEND_ROUTING_KEY, NOTIFICATION_QUEUE
 
-from .adapters.store import FAILED, PENDING, SENT, NotificationStore, message_of
+from .adapters.smtp import UncertainDeliveryError
+from .adapters.store import COMMITTING, FAILED, PENDING, SENT, CommitMarks, NotificationStore, message_of
 from .domain import EmailMessage
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-# The routing key a dead-lettered email is replayed under: the handler puts it back in the queue to send.
-RESEND_ROUTING_KEY = "notification.email.resend"
+ORPHAN_DUE_AFTER = dt.timedelta(hours=1)
+# An attempt tells the server to take the email only this soon after it took the email's lock, well inside the
+# lock's 30 s: after that, another replica may have taken the lock over and be sending the same email.
+COMMIT_WITHIN = dt.timedelta(seconds=24)
 
 
 class Sender(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: EmailMessage, committing: Callable[[], None]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class Delivery:
     def __init__(
         self,
         store: NotificationStore,
+        marks: CommitMarks,
         sender: Sender,
         relay: OutboxRelay,
         broker: RabbitBroker,
@@ -90,7 +95,9 @@ class Delivery:
         clock: Clock,
     ) -> None:
         self._store = store
+        self._marks = marks
         self._sender = sender
+        self._in_flight: set[asyncio.Task[None]] = set()
         self._relay = relay
         self._broker = broker
         self._policy = policy
@@ -106,14 +113,30 @@ class Delivery:
         return recorded
 
     async def deliver(self, key: str) -> None:
-        """One attempt at one email, if it is due and no other replica is at it."""
+        """One attempt at one email, if it is due and no other replica is at it. The attempt runs to its end
+        even when the caller is cancelled (a shutdown): cut off, it would leave its lock while its SMTP
+        conversation goes on, and another replica could send the same email."""
+        attempt = asyncio.ensure_future(self._deliver(key))
+        self._in_flight.add(attempt)
+        attempt.add_done_callback(self._in_flight.discard)
+        await asyncio.shield(attempt)
+
+    async def drain(self, timeout_seconds: float = 30.0) -> None:
+        """Wait for the attempts under way."""
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=timeout_seconds)
+
+    async def _deliver(self, key: str) -> None:
         try:
             async with self._store.locks.hold(f"email:{key}", wait=dt.timedelta(0)):
                 batch = await self._attempt(key)
         except LockTimeoutError:
             return  # another replica is sending it right now
         if batch is not None:
-            await self._relay.publish(batch)
+            try:
+                await self._relay.publish(batch)
+            except Exception as exc:  # the broker is away: the outbox relay publishes it once it is back
+                log.warning("publishing the outcome of email %s left to the relay: %s", key, type(exc).__name__)
 
     async def deliver_due(self) -> int:
         keys = await self._store.due_emails(self._clock())
@@ -122,10 +145,12 @@ class Delivery:
         return len(keys)
 
     async def resend(self, key: str) -> None:
-        """A dead-lettered email replayed by an operator: try it again from the start."""
+        """Try an email again from the start, on an operator's word: a failed one (its dead letter replayed),
+        or one in doubt (recorded as sent without the server's confirmation) that the mail server does not
+        have. A confirmed one is never sent again."""
         async with self._store.locks.hold(f"email:{key}"):
             document = await self._store.email(key)
-            if document is None or document["status"] == SENT:
+            if document is None or (document["status"] == SENT and document.get("confirmed", True)):
                 return
             await self._store.update_email(key, {"status": PENDING, "attempts": 0, "next_attempt_at": self._clock()})
         await self.deliver(key)
@@ -135,6 +160,7 @@ class Delivery:
             try:
                 await self.deliver_due()
             except asyncio.CancelledError:
+                await self.drain()
                 raise
             except Exception as exc:  # the loop must outlive database and SMTP outages
                 log.warning("delivery pass failed: %s: %s", type(exc).__name__, exc)
@@ -144,7 +170,16 @@ class Delivery:
         document = await self._store.email(key)
         now = self._clock()
         if document is None:
-            return None  # its recording is under way (or died half-way; its event's redelivery completes it)
+            # Its recording is under way, or died half-way and its event's redelivery completes it. A due key
+            # that stays alone that long belongs to no email: left, it would hold a place in every pass.
+            if await self._store.due_since(key) < now - ORPHAN_DUE_AFTER:
+                await self._store.forget_due(key)
+            return None
+        if document["status"] == COMMITTING:
+            # An attempt died between handing the server the message and hearing back.
+            log.warning("email %s found committing: recorded as sent, unconfirmed (in doubt)", key)
+            correlation_id = document.get("correlation_id") or key
+            return await self._sent(key, message_of(document), document["attempts"], now, correlation_id, False)
         if document["status"] != PENDING:
             await self._store.forget_due(key)  # sent or failed just before a crash
             return None
@@ -157,36 +192,68 @@ class Delivery:
             return None
         attempts = document["attempts"] + 1
         correlation_id = document.get("correlation_id") or key
+        marking_failed: BaseException | None = None
+
+        commit_by = time.monotonic() + COMMIT_WITHIN.total_seconds()
+
+        def committing() -> None:  # in the sender's thread, right before the server takes the message
+            nonlocal marking_failed
+            try:
+                self._marks.mark(key, attempts, now)
+                if time.monotonic() > commit_by:
+                    raise TimeoutError("the mark came too late: the email's lock may be another replica's now")
+            except BaseException as exc:
+                marking_failed = exc
+                raise
+
         try:
-            await self._sender.send(message)
+            await self._sender.send(message, committing)
+        except UncertainDeliveryError as exc:
+            log.warning("email %s: %s; recorded as sent, unconfirmed (in doubt)", key, exc)
+            return await self._sent(key, message, attempts, now, correlation_id, confirmed=False)
         except Exception as exc:
+            if exc is marking_failed:
+                # Nothing was sent, but the mark may have been stored before the error reached us.
+                await retry_transient(lambda: self._store.update_email(key, {"status": PENDING}), "undoing a mark")
+                raise  # the attempt does not count: the next pass tries again
             reason = f"{type(exc).__name__}: {exc}"
-            if attempts < self._policy.max_attempts:
-                EMAILS.labels(kind=message.kind, outcome="retried").inc()
-                log.warning("email %s attempt %d failed: %s", message.kind, attempts, reason)
-                retry_at = now + self._policy.backoff(attempts)
-                await self._store.update_email(
-                    key, {"attempts": attempts, "next_attempt_at": retry_at, "last_error": reason}
-                )
-                return None
-            EMAILS.labels(kind=message.kind, outcome="failed").inc()
-            log.error("email %s failed after %d attempts: %s", message.kind, attempts, reason)
-            await self._store.update_email(key, {"status": FAILED, "attempts": attempts, "last_error": reason})
-            await self._dead_letter(key, reason, attempts, correlation_id)
-            failed = NotificationFailed(
-                dedupe_key=key, kind=message.kind, reason=reason, attempts=attempts, failed_at=now
-            )
-            return await self._store.outbox.record(
-                f"failed:{key}:{attempts}", [self._event(failed, key, correlation_id)]
-            )
-        # The server has the email now: recording that must not give up, or the email would go out again.
+            return await self._failed(key, message, attempts, now, reason, correlation_id)
+        return await self._sent(key, message, attempts, now, correlation_id, confirmed=True)
+
+    async def _failed(
+        self, key: str, message: EmailMessage, attempts: int, now: dt.datetime, reason: str, correlation_id: str
+    ) -> PendingBatch | None:
+        if attempts < self._policy.max_attempts:
+            EMAILS.labels(kind=message.kind, outcome="retried").inc()
+            log.warning("email %s attempt %d failed: %s", message.kind, attempts, reason)
+            retry_at = now + self._policy.backoff(attempts)
+            changes = {"status": PENDING, "attempts": attempts, "next_attempt_at": retry_at, "last_error": reason}
+            # Refused after the mark: it must go back to pending, or it would count as sent.
+            await retry_transient(lambda: self._store.update_email(key, changes), "recording a failed attempt")
+            return None
+        EMAILS.labels(kind=message.kind, outcome="failed").inc()
+        log.error("email %s failed after %d attempts: %s", message.kind, attempts, reason)
         await retry_transient(
-            lambda: self._store.update_email(key, {"status": SENT, "attempts": attempts, "sent_at": now}),
-            "recording a sent email",
+            lambda: self._store.update_email(key, {"status": FAILED, "attempts": attempts, "last_error": reason}),
+            "recording a failed email",
         )
-        EMAILS.labels(kind=message.kind, outcome="sent").inc()
+        await self._dead_letter(key, reason, attempts, correlation_id)
+        failed = NotificationFailed(dedupe_key=key, kind=message.kind, reason=reason, attempts=attempts, failed_at=now)
+        return await self._store.outbox.record(f"failed:{key}:{attempts}", [self._event(failed, key, correlation_id)])
+
+    async def _sent(
+        self, key: str, message: EmailMessage, attempts: int, now: dt.datetime, correlation_id: str, confirmed: bool
+    ) -> PendingBatch | None:
+        changes = {"status": SENT, "attempts": attempts, "sent_at": now, "confirmed": confirmed}
+        # The server has the email now: recording that must not give up.
+        await retry_transient(lambda: self._store.update_email(key, changes), "recording a sent email")
+        EMAILS.labels(kind=message.kind, outcome="sent" if confirmed else "sent_unconfirmed").inc()
         sent = NotificationSent(
-            dedupe_key=key, kind=message.kind, recipients=len(message.to) + len(message.cc), sent_at=now
+            dedupe_key=key,
+            kind=message.kind,
+            recipients=len(message.to) + len(message.cc),
+            sent_at=now,
+            confirmed=confirmed,
         )
         return await self._store.outbox.record(f"sent:{key}", [self._event(sent, key, correlation_id)])
 
@@ -203,7 +270,7 @@ class Delivery:
                 DEATH_QUEUE: NOTIFICATION_QUEUE.name,
                 DEATH_ATTEMPTS: attempts,
                 DEATH_AT: self._clock().isoformat(),
-                ORIGINAL_ROUTING_KEY: RESEND_ROUTING_KEY,
+                ORIGINAL_ROUTING_KEY: EMAIL_RESEND_ROUTING_KEY,
             },
             message_id=f"email:{key}",
             correlation_id=correlation_id,

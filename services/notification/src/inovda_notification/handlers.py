@@ -16,9 +16,8 @@ from inovda_shared.contracts.events import (
     UnitRegistered,
 )
 from inovda_shared.messaging import correlation_id_of, routing_key_of
-from inovda_shared.topology import EVENTS_EXCHANGE, NOTIFICATION_QUEUE
+from inovda_shared.topology import EMAIL_RESEND_ROUTING_KEY, EVENTS_EXCHANGE, NOTIFICATION_QUEUE
 
-from .delivery import RESEND_ROUTING_KEY
 from .service import NotificationService
 
 
@@ -50,7 +49,7 @@ def register_handlers(broker: RabbitBroker, service: NotificationService) -> Non
                 await service.on_compliance(UnitComplianceUpdated.model_validate_json(body))
             elif routing_key == RegionIndexUpdated.routing_key:
                 await service.on_index(RegionIndexUpdated.model_validate_json(body), correlation_id)
-            elif routing_key == RESEND_ROUTING_KEY:
+            elif routing_key == EMAIL_RESEND_ROUTING_KEY:
                 await service.resend(json.loads(body)["dedupe_key"])
 
         await settle(broker, message, NOTIFICATION_QUEUE, handle)

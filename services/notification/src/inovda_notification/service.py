@@ -56,10 +56,13 @@ class NotificationService:
             recipient = rejection_recipient(answer)
             if recipient is None:
                 return
-            # A unit the rejection does not fault was registered at submission: wait for it if need be.
-            # One it does fault (unknown, malformed) may never be known here: then the email goes nowhere.
+            # A unit registered when the message was answered will be known here: wait for it if need be.
+            # One that was not (or that the rejection faults) may never be: then the email goes nowhere.
             unit_faulted = any(reason.field == "unit_code" for reason in answer.reasons)
-            unit = await self._store.unit(*recipient) if unit_faulted else await self._known_unit(*recipient)
+            if unit_faulted or answer.unit_registered is False:
+                unit = await self._store.unit(*recipient)
+            else:
+                unit = await self._known_unit(*recipient)
             await self._send(rejection_emails(answer, unit, self._renderer), correlation_id)
             return
         if answer.intake_routing_key != INNOVATION_REPORT or answer.unchanged:

@@ -66,12 +66,12 @@ class IntakeService:
 
         facts = _Facts(delivery, key, self._clock())
         if isinstance(parsed, Rejection):
-            events = facts.rejected(parsed)
+            events = facts.rejected(parsed, await self._names_registered_unit(parsed))
         else:
             latest = await self._collection_for(parsed).latest_version(entity_id(parsed))
             if rejection := await self._check_references(parsed, latest):
                 parsed = rejection
-                events = facts.rejected(rejection)
+                events = facts.rejected(rejection, await self._names_registered_unit(rejection))
             else:
                 events = await self._accept(parsed, facts, latest)
 
@@ -119,6 +119,11 @@ class IntakeService:
             title=model.title,
         )
 
+    async def _names_registered_unit(self, rejection: Rejection) -> bool | None:
+        if rejection.region_code is None or rejection.unit_code is None:
+            return None
+        return await self._unit_exists(unit_id(rejection.region_code, rejection.unit_code))
+
     async def _unit_exists(self, unit: str) -> bool:
         """Whether the unit is registered; once it is, it always is (units are deactivated, never removed)."""
         if unit in self._known_units:
@@ -157,7 +162,7 @@ class _Facts:
     key: str
     now: dt.datetime
 
-    def rejected(self, rejection: Rejection) -> list[OutgoingEvent]:
+    def rejected(self, rejection: Rejection, unit_registered: bool | None) -> list[OutgoingEvent]:
         answer = IntakeAnswer(
             status="rejected",
             message_id=self.delivery.message_id,
@@ -169,6 +174,7 @@ class _Facts:
             unit_code=rejection.unit_code,
             title=rejection.title,
             received_at=self.now,
+            unit_registered=unit_registered,
         )
         return [self._event(answer, answer.answer_routing_key, "answer")]
 
@@ -185,6 +191,7 @@ class _Facts:
             unit_code=getattr(model, "unit_code", None),
             title=getattr(model, "title", None),
             received_at=self.now,
+            unit_registered=True if isinstance(model, InnovationReport | UnitUpsert) else None,
         )
         events = []
         if saved.changed:

@@ -45,6 +45,9 @@ class IntakeAnswer(Event):
     unit_code: str | None = None
     title: str | None = None
     received_at: dt.datetime
+    # Whether the unit the message names was registered when it was answered (None: it names none). A
+    # rejection of a message from an unregistered unit has nobody to email, however long one waits.
+    unit_registered: bool | None = None
 
     @property
     def answer_routing_key(self) -> str:
@@ -169,6 +172,9 @@ class NotificationSent(Event):
     kind: str
     recipients: int
     sent_at: dt.datetime
+    # False: the attempt that sent it ended (crash, lost connection) after the message went out and before
+    # the server's answer was recorded. The server most likely has it; it is not sent again.
+    confirmed: bool = True
 
 
 class NotificationFailed(Event):

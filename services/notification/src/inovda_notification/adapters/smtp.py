@@ -1,23 +1,51 @@
-"""Sending one email over SMTP (aiosmtplib).
+"""Sending one email over SMTP, in two steps around the server's point of no return.
+
+An SMTP server takes responsibility for a message when it reads the final "." of DATA. So the whole
+message goes first; then `committing` records that the email is about to be sent; only then does the "."
+go. A process that dies before the record sent nothing (the server drops an unfinished DATA). One that dies
+after it leaves the email marked committing: the server most likely has it, and sending it again would be
+the duplicate a unit sees, so it is recorded as sent instead.
+
+What is left is the moment between the record being stored and the "." leaving the process: a death there
+loses the email. To keep that moment to microseconds, the conversation runs in a worker thread with the
+standard library's blocking `smtplib`, and `committing` is a blocking database write in the same thread:
+between the write's reply and the "." there is no event loop to wait for (with an asyncio client and an
+async write, that wait grew to milliseconds under load, and kill -9 found it). The thread cannot be
+cancelled, so a shutdown cannot cut a conversation between the record and the ".".
 
 Headers are built by the standard library's `EmailMessage`, which refuses a header value with a line
 break; addresses and subjects come from the domain already cleaned, and are checked again here.
 """
 
+import asyncio
+import email.policy
 import email.utils
+import re
+import smtplib
+import ssl
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage as MimeMessage
 
-import aiosmtplib
 from opentelemetry import trace
 
 from ..domain.model import EmailMessage
 
 TRACER = trace.get_tracer("inovda.notification")
 
+_LINE_ENDINGS = re.compile(rb"\r\n|\n|\r")
+_LEADING_PERIOD = re.compile(rb"(?m)^\.")
+START_INPUT, COMPLETED = 354, 250
+ACCEPTED_RECIPIENT = (250, 251)
+
 
 class PermanentSendError(Exception):
     """The server refused the message itself (not the moment): retrying will not help."""
+
+
+class UncertainDeliveryError(Exception):
+    """The final "." went out but no answer came back: the server may have the message or not."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +57,9 @@ class SmtpConfig:
     password: str | None = None
     starttls: bool = False
     timeout_seconds: float = 10.0
+    # Everything before the final "." must fit in this, well inside the email lock's 30 s: a replica that
+    # takes over the lock of a slow attempt would otherwise find the email still pending and send it too.
+    session_deadline_seconds: float = 20.0
 
 
 class SmtpSender:
@@ -50,28 +81,74 @@ class SmtpSender:
         mime.add_alternative(message.html, subtype="html")
         return mime
 
-    async def send(self, message: EmailMessage) -> None:
-        with TRACER.start_as_current_span("smtp send", attributes={"inovda.email.kind": message.kind}):
-            await self._send(message)
+    async def send(self, message: EmailMessage, committing: Callable[[], None]) -> None:
+        """Send `message`; `committing` (blocking, run in the sending thread) just before the server takes it.
 
-    async def _send(self, message: EmailMessage) -> None:
+        Raises PermanentSendError when the server refuses the message, UncertainDeliveryError when the
+        outcome is unknown, whatever `committing` raised (nothing sent), or the client's error otherwise."""
+        content = _data_section(self.compose(message))
+        with TRACER.start_as_current_span("smtp send", attributes={"inovda.email.kind": message.kind}):
+            try:
+                await asyncio.to_thread(self._converse, [*message.to, *message.cc], content, committing)
+            except smtplib.SMTPRecipientsRefused as exc:
+                raise PermanentSendError(f"every recipient was refused: {exc.recipients}") from exc
+            except smtplib.SMTPResponseException as exc:
+                if 500 <= exc.smtp_code < 600:
+                    raise PermanentSendError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
+                raise
+
+    def _converse(self, recipients: list[str], content: bytes, committing: Callable[[], None]) -> None:
         config = self._config
+        deadline = time.monotonic() + config.session_deadline_seconds
+        client = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
         try:
-            await aiosmtplib.send(
-                self.compose(message),
-                hostname=config.host,
-                port=config.port,
-                username=config.username,
-                password=config.password,
-                start_tls=config.starttls,
-                timeout=config.timeout_seconds,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise PermanentSendError(f"every recipient was refused: {exc}") from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            if 500 <= exc.code < 600:
-                raise PermanentSendError(f"SMTP {exc.code}: {exc.message}") from exc
+            if config.starttls:
+                client.starttls(context=ssl.create_default_context())
+            if config.username is not None and config.password is not None:
+                client.login(config.username, config.password)
+            client.ehlo_or_helo_if_needed()
+            _, sender = email.utils.parseaddr(config.sender)
+            code, reply = client.mail(sender)
+            if code != COMPLETED:
+                raise smtplib.SMTPSenderRefused(code, reply, sender)
+            refused = {}
+            for recipient in recipients:
+                code, reply = client.rcpt(recipient)
+                if code not in ACCEPTED_RECIPIENT:
+                    refused[recipient] = (code, reply)
+            if len(refused) == len(recipients):
+                raise smtplib.SMTPRecipientsRefused(refused)
+            code, reply = client.docmd("DATA")
+            if code != START_INPUT:
+                raise smtplib.SMTPDataError(code, reply)
+            client.send(content)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the conversation took over {config.session_deadline_seconds:.0f} s")
+            committing()
+        except BaseException:
+            client.close()  # without the final ".", the server discards what it got
             raise
+        try:
+            client.send(b".\r\n")
+            code, reply = client.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            client.close()
+            raise UncertainDeliveryError(f"no answer after the message was sent: {exc}") from exc
+        if code != COMPLETED:
+            client.close()
+            raise smtplib.SMTPDataError(code, reply)
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            client.close()  # the message is accepted; a failed goodbye changes nothing
+
+
+def _data_section(mime: MimeMessage) -> bytes:
+    """The message as DATA carries it, without the final ".": CRLF line ends, leading periods doubled."""
+    content = _LINE_ENDINGS.sub(b"\r\n", mime.as_bytes(policy=email.policy.SMTP))
+    if not content.endswith(b"\r\n"):
+        content += b"\r\n"
+    return _LEADING_PERIOD.sub(b"..", content)
 
 
 def _idstring(dedupe_key: str) -> str:

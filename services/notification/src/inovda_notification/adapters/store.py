@@ -15,7 +15,7 @@ import contextlib
 import datetime as dt
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, MongoClient
 
 from inovda_shared.locks import DocumentLocks
 from inovda_shared.mongo import AsyncDatabase, Document, DuplicateKeyError
@@ -23,7 +23,9 @@ from inovda_shared.outbox import Outbox
 
 from ..domain import EmailMessage, RegionContact, UnitContact
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, COMMITTING, SENT, FAILED = "pending", "committing", "sent", "failed"
+# Still to be settled by the delivery loop: a committing email is recorded as sent (without confirmation).
+UNSETTLED = (PENDING, COMMITTING)
 
 
 class NotificationStore:
@@ -154,12 +156,17 @@ class NotificationStore:
         """Change the email (under its lock), keeping its due key in step."""
         await self.emails.update_one({"_id": key}, {"$set": changes})
         status = changes.get("status", PENDING)
-        if status != PENDING:
+        if status not in UNSETTLED:
             await self.forget_due(key)
         elif "next_attempt_at" in changes:
             await self.emails_due.update_one(
                 {"_id": key}, {"$set": {"next_attempt_at": changes["next_attempt_at"]}}, upsert=True
             )
+
+    async def due_since(self, key: str) -> dt.datetime:
+        """When the email under `key` became due (the far future if it is not)."""
+        document = await self.emails_due.find_one({"_id": key})
+        return document["next_attempt_at"] if document else dt.datetime.max.replace(tzinfo=dt.UTC)
 
     async def forget_due(self, key: str) -> None:
         await self.emails_due.delete_one({"_id": key})
@@ -187,3 +194,25 @@ def _unit(document: Document) -> UnitContact:
         mentor_emails=tuple(document.get("mentor_emails") or ()),
         active=document.get("active", True),
     )
+
+
+class CommitMarks:
+    """Marks an email committing with a blocking write, from the SMTP sender's thread, so that nothing but
+    this write's reply stands between the record and the final "." (see adapters.smtp)."""
+
+    def __init__(self, url: str, database: str, instance: str) -> None:
+        self._instance = instance  # which replica sent it, for whoever reads the sent log
+        # No timeout on the write itself: a write given up on by the client may still be applied later, after
+        # the mark was undone, and leave an email marked committing that nobody sent. Finding no server, or
+        # no connection, fails within seconds, before anything is written.
+        self._client: MongoClient[Document] = MongoClient(
+            url, serverSelectionTimeoutMS=5_000, connectTimeoutMS=5_000, tz_aware=True
+        )
+        self._emails = self._client[database]["emails"]
+
+    def mark(self, key: str, attempts: int, at: dt.datetime) -> None:
+        changes = {"status": COMMITTING, "attempts": attempts, "committing_at": at, "committed_by": self._instance}
+        self._emails.update_one({"_id": key}, {"$set": changes})
+
+    def close(self) -> None:
+        self._client.close()

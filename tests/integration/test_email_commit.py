@@ -1,0 +1,239 @@
+"""An email is marked committing just before the SMTP server is told to take it, and an email found so is
+recorded as sent, never sent again. Against a real SMTP server (aiosmtpd), a real MongoDB-protocol server and
+a real broker."""
+
+import asyncio
+import datetime as dt
+import json
+import smtplib
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from faststream.rabbit import RabbitBroker
+
+from inovda_cli.mailsink import MailSink
+from inovda_cli.processes import free_port
+from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender, UncertainDeliveryError
+from inovda_notification.adapters.store import COMMITTING, SENT, CommitMarks, NotificationStore
+from inovda_notification.delivery import Delivery, DeliveryPolicy
+from inovda_notification.domain import EmailMessage
+from inovda_shared.mongo import connect
+from inovda_shared.outbox import OutboxRelay
+
+pytestmark = pytest.mark.integration
+
+NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class MarkFailedError(Exception):
+    pass
+
+
+def email(key: str = "score:e-inovasi/INV-001:r1") -> EmailMessage:
+    return EmailMessage(
+        kind="score",
+        dedupe_key=key,
+        to=["dinkes@kukarkab.example"],
+        cc=["mentor@kukarkab.example"],
+        subject="Skor inovasi Anda",
+        text="Skor kematangan: 26.\n.\nBaris yang diawali titik tetap utuh.\n",
+        html="<p>Skor kematangan: <b>26</b></p>",
+    )
+
+
+@pytest.fixture
+def mail() -> Iterator[MailSink]:
+    with MailSink(port=free_port()) as sink:
+        yield sink
+
+
+def sender_for(mail: MailSink, timeout_seconds: float = 10.0) -> SmtpSender:
+    return SmtpSender(
+        SmtpConfig("127.0.0.1", mail.port, "Inovda <inovda@kukarkab.example>", timeout_seconds=timeout_seconds)
+    )
+
+
+async def test_the_mark_is_written_before_the_server_takes_the_message(mail: MailSink) -> None:
+    seen_at_mark: list[int] = []
+
+    def committing() -> None:
+        time.sleep(0.3)  # time for a server that took the message early to have recorded it
+        seen_at_mark.append(len(mail.received))
+
+    await sender_for(mail).send(email(), committing)
+    assert seen_at_mark == [0]
+    [received] = mail.received
+    assert received.dedupe_key == "score:e-inovasi/INV-001:r1"
+    assert sorted(received.envelope_to) == ["dinkes@kukarkab.example", "mentor@kukarkab.example"]
+    assert "Baris yang diawali titik tetap utuh." in received.part("plain")
+    assert "." in received.part("plain").splitlines(), "a line of one period survives the dot-stuffing"
+
+
+async def test_a_mark_that_cannot_be_written_sends_nothing(mail: MailSink) -> None:
+    def committing() -> None:
+        raise MarkFailedError("database unreachable")
+
+    with pytest.raises(MarkFailedError):
+        await sender_for(mail).send(email(), committing)
+    await asyncio.sleep(0.5)
+    assert mail.received == []
+
+
+async def test_a_refusal_after_the_mark_is_reported_as_such(mail: MailSink) -> None:
+    marks = 0
+
+    def committing() -> None:
+        nonlocal marks
+        marks += 1
+
+    mail.refusing = True
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        await sender_for(mail).send(email(), committing)
+    assert (marks, refused.value.smtp_code, mail.received) == (1, 451, [])
+
+
+async def test_no_answer_after_the_message_went_out_is_uncertain(mail: MailSink) -> None:
+    def committing() -> None:
+        pass
+
+    mail.answer_delay_seconds = 2.0
+    with pytest.raises(UncertainDeliveryError):
+        await sender_for(mail, timeout_seconds=0.5).send(email(), committing)
+    assert len(mail.received) == 1, "the server has it: this is why it must not be sent again"
+
+
+@pytest.fixture
+async def stores(clean_broker: str, mongodb_url: str, drop_database: str) -> AsyncIterator[list[NotificationStore]]:
+    """Two replicas' stores over one database, each with its own connection."""
+    clients = [connect(mongodb_url) for _ in range(2)]
+    stores = [NotificationStore(client[drop_database]) for client in clients]
+    await stores[0].ensure_indexes()
+    yield stores
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+def marks(mongodb_url: str, drop_database: str) -> Iterator[CommitMarks]:
+    marks = CommitMarks(mongodb_url, drop_database, "test")
+    yield marks
+    marks.close()
+
+
+@pytest.fixture
+def broker(publisher: RabbitBroker) -> RabbitBroker:
+    return publisher
+
+
+async def until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    for _ in range(int(seconds * 20)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition never met")
+
+
+def delivery(
+    store: NotificationStore, marks: CommitMarks, mail: MailSink, broker: RabbitBroker, at: dt.datetime = NOW
+) -> Delivery:
+    relay = OutboxRelay([store.outbox], broker, 1.0)
+    return Delivery(store, marks, sender_for(mail), relay, broker, DeliveryPolicy(), lambda: at)
+
+
+async def test_an_email_whose_sender_died_after_the_mark_is_recorded_as_sent_and_not_sent_again(
+    stores: list[NotificationStore],
+    marks: CommitMarks,
+    mail: MailSink,
+    broker: RabbitBroker,
+    mongodb_url: str,
+    drop_database: str,
+) -> None:
+    first, second = stores
+    message = email()
+    assert await delivery(first, marks, mail, broker).record([message], "corr-1") == [message.dedupe_key]
+    mail.answer_delay_seconds = 5.0  # the server has the message and has not answered yet when the sender dies
+    replica = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.one_email_sender", mongodb_url, drop_database, str(mail.port),
+         message.dedupe_key],
+        cwd=ROOT,
+    )  # fmt: skip
+    try:
+        await until(lambda: bool(mail.received))
+    finally:
+        replica.kill()  # SIGKILL: no handler, no finally, no lock released
+        replica.wait()
+    stored = await first.email(message.dedupe_key)
+    assert stored is not None
+    assert stored["status"] == COMMITTING
+    # The dead replica's lock expires after 30 s; a test need not wait for it.
+    await second.emails.database["locks"].delete_many({})
+
+    mail.answer_delay_seconds = 0.0
+    assert await delivery(second, marks, mail, broker).deliver_due() == 1
+    await asyncio.sleep(0.5)
+    assert [item.dedupe_key for item in mail.received] == [message.dedupe_key]
+    stored = await second.email(message.dedupe_key)
+    assert stored is not None
+    assert (stored["status"], stored["confirmed"], stored["attempts"]) == (SENT, False, 1)
+    assert await second.due_emails(NOW + dt.timedelta(days=1)) == []
+    record = await second.emails.database["outbox"].find_one({"_id": f"sent:{message.dedupe_key}"})
+    assert record is not None
+    assert json.loads(record["events"][0]["body"])["confirmed"] is False
+
+
+async def test_an_operator_can_resend_an_email_in_doubt_but_never_a_confirmed_one(
+    stores: list[NotificationStore], marks: CommitMarks, mail: MailSink, broker: RabbitBroker
+) -> None:
+    store = stores[0]
+    in_doubt, confirmed = email("receipt:e-inovasi/INV-001:r1"), email("receipt:e-inovasi/INV-002:r1")
+    sender = delivery(store, marks, mail, broker)
+    await sender.record([in_doubt, confirmed], "corr-1")
+    await sender.deliver(confirmed.dedupe_key)
+    # As a crash after the mark leaves it, and the mail server's log shows it never arrived.
+    await store.update_email(in_doubt.dedupe_key, {"status": SENT, "attempts": 1, "sent_at": NOW, "confirmed": False})
+
+    for key in (in_doubt.dedupe_key, confirmed.dedupe_key):
+        await sender.resend(key)
+    assert sorted(item.dedupe_key for item in mail.received) == sorted([in_doubt.dedupe_key, confirmed.dedupe_key])
+    stored = await store.email(in_doubt.dedupe_key)
+    assert stored is not None
+    assert (stored["status"], stored["confirmed"]) == (SENT, True)
+
+
+async def test_an_email_the_server_refused_after_the_mark_goes_back_to_pending_and_is_sent_later(
+    stores: list[NotificationStore], marks: CommitMarks, mail: MailSink, broker: RabbitBroker
+) -> None:
+    store = stores[0]
+    message = email()
+    await delivery(store, marks, mail, broker).record([message], "corr-1")
+    mail.refusing = True
+    await delivery(store, marks, mail, broker).deliver(message.dedupe_key)
+    stored = await store.email(message.dedupe_key)
+    assert stored is not None
+    assert (stored["status"], stored["attempts"]) == ("pending", 1)
+    assert "451" in stored["last_error"]
+
+    mail.refusing = False
+    later = delivery(store, marks, mail, broker, at=NOW + dt.timedelta(minutes=1))
+    await later.deliver_due()
+    assert [item.dedupe_key for item in mail.received] == [message.dedupe_key]
+    stored = await store.email(message.dedupe_key)
+    assert stored is not None
+    assert (stored["status"], stored["confirmed"], stored["attempts"]) == (SENT, True, 2)
+
+
+async def test_a_due_key_without_its_email_is_dropped_after_an_hour_and_holds_no_place_until_then(
+    stores: list[NotificationStore], marks: CommitMarks, mail: MailSink, broker: RabbitBroker
+) -> None:
+    """A crash between writing the due key and the email leaves the key alone; the event's redelivery
+    usually completes it. One never completed must not stay in the delivery loop's way for ever."""
+    store = stores[0]
+    await store.emails_due.insert_one({"_id": "orphan-old", "next_attempt_at": NOW - dt.timedelta(hours=2)})
+    await store.emails_due.insert_one({"_id": "orphan-new", "next_attempt_at": NOW - dt.timedelta(minutes=5)})
+    await delivery(store, marks, mail, broker).deliver_due()
+    assert sorted(await store.due_emails(NOW)) == ["orphan-new"]
