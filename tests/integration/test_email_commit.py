@@ -17,7 +17,7 @@ from faststream.rabbit import RabbitBroker
 
 from inovda_cli.mailsink import MailSink
 from inovda_cli.processes import free_port
-from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender, UncertainDeliveryError
+from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender, UncertainDeliveryError, message_id
 from inovda_notification.adapters.store import COMMITTING, SENT, CommitMarks, NotificationStore
 from inovda_notification.delivery import Delivery, DeliveryPolicy
 from inovda_notification.domain import EmailMessage
@@ -72,6 +72,8 @@ async def test_the_mark_is_written_before_the_server_takes_the_message(mail: Mai
     assert sorted(received.envelope_to) == ["dinkes@kukarkab.example", "mentor@kukarkab.example"]
     assert "Baris yang diawali titik tetap utuh." in received.part("plain")
     assert "." in received.part("plain").splitlines(), "a line of one period survives the dot-stuffing"
+    assert received.message["Message-ID"] == message_id("score:e-inovasi/INV-001:r1", "inovda@kukarkab.example")
+    assert received.message["Message-ID"].endswith("@kukarkab.example>")
 
 
 async def test_a_mark_that_cannot_be_written_sends_nothing(mail: MailSink) -> None:
@@ -237,3 +239,20 @@ async def test_a_due_key_without_its_email_is_dropped_after_an_hour_and_holds_no
     await store.emails_due.insert_one({"_id": "orphan-new", "next_attempt_at": NOW - dt.timedelta(minutes=5)})
     await delivery(store, marks, mail, broker).deliver_due()
     assert sorted(await store.due_emails(NOW)) == ["orphan-new"]
+
+
+async def test_on_shutdown_no_new_conversation_begins_and_the_email_stays_due(
+    stores: list[NotificationStore], marks: CommitMarks, mail: MailSink, broker: RabbitBroker
+) -> None:
+    store = stores[0]
+    message = email()
+    stopping = delivery(store, marks, mail, broker)
+    await stopping.record([message], "corr-1")
+    await stopping.drain()
+    await stopping.deliver(message.dedupe_key)
+    await stopping.deliver_due()
+    await asyncio.sleep(0.5)
+    assert mail.received == []
+    assert await store.due_emails(NOW) == [message.dedupe_key]
+    await delivery(stores[1], marks, mail, broker).deliver_due()  # another replica
+    assert [item.dedupe_key for item in mail.received] == [message.dedupe_key]

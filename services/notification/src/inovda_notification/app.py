@@ -76,7 +76,7 @@ def create_app(settings: NotificationSettings) -> FastStream:
         NOTIFICATION_QUEUE,
         store.ensure_indexes,
         background=[relay.run, deliver_loop, schedule_loop],
-        drain=[service.drain, delivery.drain],
+        drain=[delivery.drain, service.drain],
     )
 
 

@@ -28,7 +28,7 @@ from inovda_shared.observability import EMAILS
 from inovda_shared.outbox import OutboxRelay, PendingBatch
 from inovda_shared.topology import DEAD_LETTER_EXCHANGE, EMAIL_RESEND_ROUTING_KEY, NOTIFICATION_QUEUE
 
-from .adapters.smtp import UncertainDeliveryError
+from .adapters.smtp import SenderStoppedError, UncertainDeliveryError
 from .adapters.store import COMMITTING, FAILED, PENDING, SENT, CommitMarks, NotificationStore, message_of
 from .domain import EmailMessage
 
@@ -43,6 +43,8 @@ COMMIT_WITHIN = dt.timedelta(seconds=24)
 
 class Sender(Protocol):
     async def send(self, message: EmailMessage, committing: Callable[[], None]) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class Delivery:
         self._marks = marks
         self._sender = sender
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._stopping = False
         self._relay = relay
         self._broker = broker
         self._policy = policy
@@ -116,13 +119,17 @@ class Delivery:
         """One attempt at one email, if it is due and no other replica is at it. The attempt runs to its end
         even when the caller is cancelled (a shutdown): cut off, it would leave its lock while its SMTP
         conversation goes on, and another replica could send the same email."""
+        if self._stopping:
+            return  # shutting down: the email stays due, for another replica or this one restarted
         attempt = asyncio.ensure_future(self._deliver(key))
         self._in_flight.add(attempt)
         attempt.add_done_callback(self._in_flight.discard)
         await asyncio.shield(attempt)
 
     async def drain(self, timeout_seconds: float = 30.0) -> None:
-        """Wait for the attempts under way."""
+        """On shutdown: start no new conversation, and wait for the attempts under way."""
+        self._stopping = True
+        self._sender.stop()
         if self._in_flight:
             await asyncio.wait(set(self._in_flight), timeout=timeout_seconds)
 
@@ -160,7 +167,7 @@ class Delivery:
             try:
                 await self.deliver_due()
             except asyncio.CancelledError:
-                await self.drain()
+                await self.drain(timeout_seconds=5.0)  # the shutdown drained already; this is what was left
                 raise
             except Exception as exc:  # the loop must outlive database and SMTP outages
                 log.warning("delivery pass failed: %s: %s", type(exc).__name__, exc)
@@ -216,6 +223,8 @@ class Delivery:
                 # Nothing was sent, but the mark may have been stored before the error reached us.
                 await retry_transient(lambda: self._store.update_email(key, {"status": PENDING}), "undoing a mark")
                 raise  # the attempt does not count: the next pass tries again
+            if isinstance(exc, SenderStoppedError):
+                raise  # nothing was sent: another replica, or this one restarted, sends it
             reason = f"{type(exc).__name__}: {exc}"
             return await self._failed(key, message, attempts, now, reason, correlation_id)
         return await self._sent(key, message, attempts, now, correlation_id, confirmed=True)

@@ -20,9 +20,11 @@ break; addresses and subjects come from the domain already cleaned, and are chec
 import asyncio
 import email.policy
 import email.utils
+import hashlib
 import re
 import smtplib
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +44,10 @@ ACCEPTED_RECIPIENT = (250, 251)
 
 class PermanentSendError(Exception):
     """The server refused the message itself (not the moment): retrying will not help."""
+
+
+class SenderStoppedError(Exception):
+    """The service is shutting down: a conversation not yet begun is left to another replica (nothing sent)."""
 
 
 class UncertainDeliveryError(Exception):
@@ -65,6 +71,12 @@ class SmtpConfig:
 class SmtpSender:
     def __init__(self, config: SmtpConfig) -> None:
         self._config = config
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Begin no new conversation (the ones under way finish): on shutdown, the queue of sends waiting for
+        a thread would otherwise keep the process alive long after it was asked to stop."""
+        self._stopping.set()
 
     def compose(self, message: EmailMessage) -> MimeMessage:
         mime = MimeMessage()
@@ -74,8 +86,9 @@ class SmtpSender:
             mime["Cc"] = ", ".join(message.cc)
         mime["Subject"] = message.subject
         mime["Date"] = email.utils.formatdate(localtime=False)
-        # The dedupe key makes the Message-ID: a re-sent copy is recognisable as the same email.
-        mime["Message-ID"] = email.utils.make_msgid(idstring=_idstring(message.dedupe_key), domain="inovda.local")
+        # The same for every copy of one email (its dedupe key, hashed): a mail system that folds repeated
+        # Message-IDs drops a copy an operator resent though the first had arrived after all.
+        mime["Message-ID"] = message_id(message.dedupe_key, self._config.sender)
         mime["X-Inovda-Dedupe-Key"] = message.dedupe_key
         mime.set_content(message.text)
         mime.add_alternative(message.html, subtype="html")
@@ -99,6 +112,8 @@ class SmtpSender:
 
     def _converse(self, recipients: list[str], content: bytes, committing: Callable[[], None]) -> None:
         config = self._config
+        if self._stopping.is_set():
+            raise SenderStoppedError("shutting down")
         deadline = time.monotonic() + config.session_deadline_seconds
         client = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
         try:
@@ -151,5 +166,7 @@ def _data_section(mime: MimeMessage) -> bytes:
     return _LEADING_PERIOD.sub(b"..", content)
 
 
-def _idstring(dedupe_key: str) -> str:
-    return "".join(character if character.isalnum() else "." for character in dedupe_key)[:60]
+def message_id(dedupe_key: str, sender: str) -> str:
+    """`<hash of the dedupe key@the sender's domain>`: unique per email, stable across its copies."""
+    domain = email.utils.parseaddr(sender)[1].rpartition("@")[2] or "inovda.local"
+    return f"<{hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]}.inovda@{domain}>"
