@@ -39,3 +39,22 @@ async def test_contenders_taking_over_a_dead_holders_lock_hold_it_one_at_a_time(
     finally:
         for client in clients:
             await client.close()
+
+
+async def test_a_takeover_whose_claimant_died_is_claimed_again_after_the_ttl(
+    mongodb_url: str, drop_database: str
+) -> None:
+    client = connect(mongodb_url)
+    try:
+        collection = client[drop_database]["locks"]
+        long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        await collection.insert_one({"_id": "email:k", "token": "dead", "expires_at": long_ago})
+        # A contender claimed the dead lock, then died before removing it.
+        await collection.insert_one({"_id": "takeover:email:k:dead:1", "at": long_ago})
+        locks = DocumentLocks(collection)
+        async with locks.hold("email:k", wait=dt.timedelta(seconds=5)):
+            held = await collection.find_one({"_id": "email:k"})
+            assert held is not None
+            assert held["token"] != "dead"
+    finally:
+        await client.close()

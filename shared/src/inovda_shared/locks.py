@@ -54,13 +54,23 @@ class DocumentLocks:
         after: a contender that found the dead lock just before another replaced it would delete the live
         one, and two would hold the lock (two replicas sent one email 20 ms apart that way). So the one
         contender that may delete a given dead lock is the one whose insert of a claim on it succeeds; the
-        others wait for the new holder like anyone else. Claims stay (one small document per dead holder)."""
-        try:
-            await self._collection.insert_one({"_id": f"takeover:{key}:{dead_token}", "at": dt.datetime.now(dt.UTC)})
-        except DuplicateKeyError:
-            return False
-        await self._collection.delete_one({"_id": key, "token": dead_token})
-        return True
+        others wait for the new holder like anyone else. A claimant that dies (or fails) before deleting
+        leaves its claim: once that is `ttl` old, the next generation of claim is free to take. Claims stay
+        (a few small documents per dead holder)."""
+        generation = 1
+        while True:
+            claim = f"takeover:{key}:{dead_token}:{generation}"
+            now = dt.datetime.now(dt.UTC)
+            try:
+                await self._collection.insert_one({"_id": claim, "at": now})
+            except DuplicateKeyError:
+                earlier = await self._collection.find_one({"_id": claim})
+                if earlier is not None and earlier["at"] < now - self._ttl:
+                    generation += 1
+                    continue
+                return False
+            await self._collection.delete_one({"_id": key, "token": dead_token})
+            return True
 
     async def _acquire(self, key: str, wait: dt.timedelta) -> str:
         token = f"{self._owner}:{uuid.uuid4().hex[:8]}"
