@@ -182,10 +182,10 @@ class Delivery:
             if await self._store.due_since(key) < now - ORPHAN_DUE_AFTER:
                 await self._store.forget_due(key)
             return None
+        correlation_id = document.get("correlation_id") or key
         if document["status"] == COMMITTING:
-            # An attempt died between handing the server the message and hearing back.
+            # An attempt died after its commit mark and before the server's answer was recorded.
             log.warning("email %s found committing: recorded as sent, unconfirmed (in doubt)", key)
-            correlation_id = document.get("correlation_id") or key
             return await self._sent(key, message_of(document), document["attempts"], now, correlation_id, False)
         if document["status"] != PENDING:
             await self._store.forget_due(key)  # sent or failed just before a crash
@@ -198,9 +198,7 @@ class Delivery:
             await self._store.update_email(key, {"next_attempt_at": now + dt.timedelta(seconds=wait)})
             return None
         attempts = document["attempts"] + 1
-        correlation_id = document.get("correlation_id") or key
         marking_failed: BaseException | None = None
-
         commit_by = time.monotonic() + COMMIT_WITHIN.total_seconds()
 
         def committing() -> None:  # in the sender's thread, right before the server takes the message

@@ -172,8 +172,8 @@ class NotificationSent(Event):
     kind: str
     recipients: int
     sent_at: dt.datetime
-    # False: the attempt that sent it ended (crash, lost connection) after the message went out and before
-    # the server's answer was recorded. The server most likely has it; it is not sent again.
+    # False: in doubt. The attempt ended (crash, lost connection) after its commit mark and before the server's
+    # answer was recorded; the server may or may not have it. It is not sent again unless an operator asks.
     confirmed: bool = True
 
 

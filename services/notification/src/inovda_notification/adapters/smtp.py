@@ -3,15 +3,15 @@
 An SMTP server takes responsibility for a message when it reads the final "." of DATA. So the whole
 message goes first; then `committing` records that the email is about to be sent; only then does the "."
 go. A process that dies before the record sent nothing (the server drops an unfinished DATA). One that dies
-after it leaves the email marked committing: the server most likely has it, and sending it again would be
-the duplicate a unit sees, so it is recorded as sent instead.
+after it leaves the email marked committing: the server may have it, and sending it again could be the
+duplicate a unit sees, so it is recorded as sent, in doubt, for an operator to check (see delivery).
 
-What is left is the moment between the record being stored and the "." leaving the process: a death there
-loses the email. To keep that moment to microseconds, the conversation runs in a worker thread with the
-standard library's blocking `smtplib`, and `committing` is a blocking database write in the same thread:
-between the write's reply and the "." there is no event loop to wait for (with an asyncio client and an
-async write, that wait grew to milliseconds under load, and kill -9 found it). The thread cannot be
-cancelled, so a shutdown cannot cut a conversation between the record and the ".".
+What is left is the time between the record being stored and the "." leaving the process: a death there
+loses the email. The database stores a write it has received even when its writer dies waiting for the
+answer, so that time is the write's round trip (milliseconds; more under load). The conversation runs in a
+worker thread with the standard library's blocking `smtplib`, and `committing` is a blocking database write
+in the same thread, so nothing waits for the event loop between the write's answer and the "."; and the
+thread cannot be cancelled, so a shutdown cannot cut a conversation between the record and the ".".
 
 Headers are built by the standard library's `EmailMessage`, which refuses a header value with a line
 break; addresses and subjects come from the domain already cleaned, and are checked again here.
