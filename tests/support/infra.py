@@ -1,7 +1,9 @@
 """Finds the infrastructure the tests run against.
 
-In order: the URL in the environment (AMQP_URL, MONGODB_URL); a container started through
-testcontainers where a Docker engine answers; else the local servers `make infra` starts.
+In order: the URL in the environment (AMQP_URL, MONGODB_URL); the local servers `make infra` starts, when they
+answer; else a container started through testcontainers where a Docker engine answers. The local servers come
+before Docker: where an engine runs but no registry is reachable (this project's CI), testcontainers could
+not pull its images.
 """
 
 import os
@@ -43,24 +45,24 @@ def _require(url: str, what: str) -> str:
 def rabbitmq_url() -> Iterator[str]:
     if url := os.environ.get("AMQP_URL"):
         yield _require(url, "RabbitMQ")
-    elif docker_answers():
+    elif reachable(LOCAL_AMQP_URL) or not docker_answers():
+        yield _require(LOCAL_AMQP_URL, "RabbitMQ")
+    else:
         from testcontainers.rabbitmq import RabbitMqContainer
 
         with RabbitMqContainer("rabbitmq:3.13-management") as container:
             host, port = container.get_container_host_ip(), container.get_exposed_port(5672)
             yield f"amqp://guest:guest@{host}:{port}/"
-    else:
-        yield _require(LOCAL_AMQP_URL, "RabbitMQ")
 
 
 @contextmanager
 def mongodb_url() -> Iterator[str]:
     if url := os.environ.get("MONGODB_URL"):
         yield _require(url, "MongoDB")
-    elif docker_answers():
+    elif reachable(LOCAL_MONGODB_URL) or not docker_answers():
+        yield _require(LOCAL_MONGODB_URL, "MongoDB (FerretDB)")
+    else:
         from testcontainers.mongodb import MongoDbContainer
 
         with MongoDbContainer("mongo:7") as container:
             yield container.get_connection_url()
-    else:
-        yield _require(LOCAL_MONGODB_URL, "MongoDB (FerretDB)")
