@@ -38,7 +38,7 @@ demo: infra
 
 asyncapi: setup
 	for service in submission scoring notification; do \
-		$(BIN)/faststream docs gen inovda_shared.asyncapi:$$service --yaml -o deploy/asyncapi/$$service.yaml; \
+		$(BIN)/faststream docs gen --factory inovda_$$service.app:asyncapi_app --yaml -o deploy/asyncapi/$$service.yaml; \
 	done
 
 clean:

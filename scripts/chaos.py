@@ -71,6 +71,7 @@ from aio_pika.abc import (  # noqa: E402
 from aiosmtpd.smtp import SMTP, Envelope, Session  # noqa: E402
 
 from inovda_cli.broker_access import render  # noqa: E402
+from inovda_cli.deadletters import list_dead_letters, request_email_resends  # noqa: E402
 from inovda_cli.mailsink import MailSink  # noqa: E402
 from inovda_cli.processes import ServiceProcess, free_port  # noqa: E402
 from inovda_cli.scoring import scoring_library  # noqa: E402
@@ -86,7 +87,6 @@ from inovda_scoring.domain import (  # noqa: E402
 from inovda_shared.contracts.events import RegionIndexUpdated  # noqa: E402
 from inovda_shared.contracts.intake import InnovationReport, RegionProfile  # noqa: E402
 from inovda_shared.contracts.vocabulary import BASIC_SERVICE_AFFAIRS, SPD_INDICATOR_IDS  # noqa: E402
-from inovda_shared.deadletters import list_dead_letters, request_email_resends  # noqa: E402
 from inovda_shared.mongo import connect  # noqa: E402
 from inovda_shared.topology import EVENTS_EXCHANGE, INTAKE_EXCHANGE, SERVICE_QUEUES  # noqa: E402
 from inovda_submission.domain.records import entity_id  # noqa: E402

@@ -21,9 +21,9 @@ from hypothesis.strategies import SearchStrategy
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from inovda_cli.deadletters import list_dead_letters
 from inovda_cli.processes import ServiceProcess
 from inovda_shared.contracts.events import UNKNOWN_SOURCE
-from inovda_shared.deadletters import list_dead_letters
 from inovda_shared.topology import EVENTS_EXCHANGE, INTAKE_EXCHANGE, SUBMISSION_QUEUE
 from inovda_submission.domain.records import message_key
 from inovda_submission.domain.validation import Rejection, parse_intake

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from faststream.rabbit import RabbitBroker
 
+from inovda_cli.deadletters import list_dead_letters, replay_dead_letters, request_email_resends
 from inovda_cli.mailsink import MailSink, ReceivedEmail
 from inovda_cli.processes import free_port
 from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender
@@ -31,7 +32,6 @@ from inovda_shared.contracts.events import (
     UnitRegistered,
 )
 from inovda_shared.contracts.intake import RegionProfile, UnitUpsert
-from inovda_shared.deadletters import list_dead_letters, replay_dead_letters, request_email_resends
 from inovda_shared.messaging import OutgoingEvent, publish_events
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import OutboxRelay

@@ -10,14 +10,14 @@ import pytest
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
 
+from inovda_cli.deadletters import list_dead_letters, replay_dead_letters
 from inovda_cli.publish import IntakeMessage, publish_messages
-from inovda_shared.deadletters import list_dead_letters, replay_dead_letters
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import Outbox, OutboxRelay
 from inovda_shared.topology import SUBMISSION_QUEUE, declare_topology
 from inovda_submission.adapters.store import SubmissionStore
 from inovda_submission.app import create_app
-from inovda_submission.handlers import register_handlers
+from inovda_submission.handlers import build_router
 from inovda_submission.service import IntakeDelivery, IntakeService
 from inovda_submission.settings import SubmissionSettings
 from tests.support import samples
@@ -231,7 +231,7 @@ async def test_a_message_whose_handler_keeps_failing_is_dead_lettered_with_its_r
 ) -> None:
     broken = BrokenIntake()
     broker = RabbitBroker(submission_settings.amqp_url, logger=None)
-    register_handlers(broker, broken)  # type: ignore[arg-type]
+    broker.include_router(build_router(broken))  # type: ignore[arg-type]
     await broker.connect()
     await declare_topology(broker, (SUBMISSION_QUEUE,))
     await broker.start()

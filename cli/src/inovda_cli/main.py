@@ -7,9 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from inovda_shared.deadletters import DeadLetter, list_dead_letters, replay_dead_letters, request_email_resends
-
 from .broker_access import render_file
+from .deadletters import DeadLetter, list_dead_letters, replay_dead_letters, request_email_resends
 from .demo import run_demo
 from .publish import publish_path
 from .report import broker_status, region_report

@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 from inovda_scoring.adapters.readmodel import ScoringStore
 from inovda_scoring.domain import IndexFigures, PathPlan, WhatIfChange
 from inovda_scoring.service import ScoringService
+from inovda_shared.indonesian import format_number
 from inovda_shared.mongo import Document, connect
 
 CHANGES = TypeAdapter(WhatIfChange)
@@ -35,16 +36,13 @@ def parse_changes(texts: Sequence[str]) -> list[WhatIfChange]:
     return [CHANGES.validate_json(text) for text in texts]
 
 
-def points(value: float) -> str:
-    return f"{value:.2f}".replace(".", ",")
-
-
 def render_index(region_code: str, year: int, figures: IndexFigures) -> str:
     lines = [
         f"Wilayah {region_code}, tahun penilaian {year}",
-        f"IID {points(figures.iid)} ({figures.predicate})",
-        f"  SPD {points(figures.spd)}; {figures.n} inovasi memenuhi syarat; pembagi {figures.divisor}; "
-        f"rata-rata kematangan {points(figures.average_maturity)}; skor jumlah inovasi {points(figures.count_score)}",
+        f"IID {format_number(figures.iid)} ({figures.predicate})",
+        f"  SPD {format_number(figures.spd)}; {figures.n} inovasi memenuhi syarat; pembagi {figures.divisor}; "
+        f"rata-rata kematangan {format_number(figures.average_maturity)}; "
+        f"skor jumlah inovasi {format_number(figures.count_score)}",
         f"  urusan pelayanan dasar tercakup: {', '.join(figures.yandas_covered) or '-'}",
         f"  belum tercakup: {', '.join(figures.yandas_missing) or '-'}",
     ]
@@ -66,18 +64,22 @@ def render_compliance(year: int, rows: Sequence[Document]) -> str:
 
 
 def render_path(region_code: str, year: int, plan: PathPlan) -> str:
-    lines = [f"Wilayah {region_code}, tahun penilaian {year}: IID {points(plan.start_iid)} ({plan.start_predicate})"]
+    lines = [
+        f"Wilayah {region_code}, tahun penilaian {year}: IID {format_number(plan.start_iid)} ({plan.start_predicate})"
+    ]
     if plan.target_predicate is None:
         lines.append("Sudah berada di predikat tertinggi.")
         return "\n".join(lines)
-    lines.append(f"Target: {plan.target_predicate} (IID minimal {points(plan.target_iid or 0)})")
+    lines.append(f"Target: {plan.target_predicate} (IID minimal {format_number(plan.target_iid or 0)})")
     width = max((len(step.description) for step in plan.steps), default=10)
     lines.append(f"{'#':>3}  {'Langkah':<{width}}  {'+IID':>6}  {'IID':>6}")
     for number, step in enumerate(plan.steps, start=1):
-        lines.append(f"{number:>3}  {step.description:<{width}}  {points(step.gain):>6}  {points(step.iid_after):>6}")
+        gain, after = format_number(step.gain), format_number(step.iid_after)
+        lines.append(f"{number:>3}  {step.description:<{width}}  {gain:>6}  {after:>6}")
     outcome = "tercapai" if plan.reached else "belum tercapai"
     lines.append(
-        f"Total: {plan.step_count} langkah, +{points(plan.total_gain)} poin -> IID {points(plan.final_iid)} "
+        f"Total: {plan.step_count} langkah, +{format_number(plan.total_gain)} poin "
+        f"-> IID {format_number(plan.final_iid)} "
         f"({plan.final_predicate}); target {outcome}."
     )
     lines.extend(f"Catatan: {note}" for note in plan.notes)
@@ -86,8 +88,8 @@ def render_path(region_code: str, year: int, plan: PathPlan) -> str:
 
 def render_what_if(before: IndexFigures, after: IndexFigures) -> str:
     return (
-        f"Sebelum: IID {points(before.iid)} ({before.predicate})\n"
-        f"Sesudah: IID {points(after.iid)} ({after.predicate}), selisih {points(after.iid - before.iid)}"
+        f"Sebelum: IID {format_number(before.iid)} ({before.predicate})\n"
+        f"Sesudah: IID {format_number(after.iid)} ({after.predicate}), selisih {format_number(after.iid - before.iid)}"
     )
 
 

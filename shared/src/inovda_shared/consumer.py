@@ -1,9 +1,12 @@
-"""How every service settles a delivery: ack after the effect is stored, retry, or dead-letter with a reason.
+"""How every service consumes its queue: one subscriber per queue, one typed handler per routing key, and
+each delivery settled the same way (`Settlement`).
 
+- A delivery is acknowledged only after its handler returned: its effect is stored.
 - A transient infrastructure failure (MongoDB unreachable, broker publish failing) is retried in place
-  with backoff, without counting against the message: the message is not at fault.
-- Any other failure is a failed attempt: the message is requeued, and after MAX_DELIVERY_ATTEMPTS it is
-  published to the dead-letter exchange with the error as its reason, then acknowledged.
+  (`retry_transient`), without counting against the message: the message is not at fault.
+- Any other failure (a body that does not decode into the handler's model, a rule that refuses it) is a
+  failed attempt: the message is requeued, and after MAX_DELIVERY_ATTEMPTS it is published to the
+  dead-letter exchange with the error as its reason, then acknowledged.
 - If the process dies on every attempt, the broker's own delivery limit dead-letters it (reason in x-death).
 """
 
@@ -11,30 +14,34 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from aio_pika import IncomingMessage
-from aio_pika.exceptions import AMQPError
-from faststream.rabbit import RabbitBroker
+from faststream._internal.middlewares import BaseMiddleware
+from faststream.middlewares import AckPolicy
+from faststream.rabbit import RabbitBroker, RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
+from faststream.rabbit.subscriber import RabbitSubscriber
+from pydantic import BaseModel, GetCoreSchemaHandler
+from pydantic_core import CoreSchema, core_schema
 
 from .logs import correlation_id
 from .messaging import ORIGINAL_ROUTING_KEY, correlation_id_of, routing_key_of
-from .mongo import is_transient
 from .observability import DEAD_LETTERS
+from .retry import Backoff, retry_transient
 from .topology import DEAD_LETTER_EXCHANGE, MAX_DELIVERY_ATTEMPTS, ServiceQueue
 
 log = logging.getLogger(__name__)
 
+# What a dead letter says of its death; `inovda dlq` reads them.
 DEATH_REASON = "x-inovda-death-reason"
 DEATH_QUEUE = "x-inovda-death-queue"
 DEATH_ATTEMPTS = "x-inovda-death-attempts"
 DEATH_AT = "x-inovda-death-at"
 ORIGINAL_USER_ID = "x-inovda-original-user-id"
 
-TRANSIENT_RETRY_LIMIT = dt.timedelta(minutes=2)
-
-T = TypeVar("T")
+# The pause before a failed delivery goes back to its queue: a failure that repeats does not spin.
+REDELIVERY_BACKOFF = Backoff(first=0.4, cap=5.0)
 
 
 def delivery_count(message: RabbitMessage) -> int:
@@ -43,49 +50,56 @@ def delivery_count(message: RabbitMessage) -> int:
     return int(value) if isinstance(value, int) else 0
 
 
-def is_transient_failure(exc: BaseException) -> bool:
-    return is_transient(exc) or isinstance(exc, AMQPError | ConnectionError | TimeoutError)
-
-
-async def retry_transient(operation: Callable[[], Awaitable[T]], what: str) -> T:
-    """Run `operation`, retrying transient infrastructure failures with capped exponential backoff."""
-    deadline = dt.datetime.now(dt.UTC) + TRANSIENT_RETRY_LIMIT
-    delay = 0.2
-    while True:
-        try:
-            return await operation()
-        except Exception as exc:
-            if not is_transient_failure(exc) or dt.datetime.now(dt.UTC) > deadline:
-                raise
-            log.warning("%s failed transiently (%s); retrying in %.1fs", what, type(exc).__name__, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+async def publish_dead_letter(
+    broker: RabbitBroker,
+    queue: ServiceQueue,
+    body: bytes,
+    *,
+    reason: str,
+    attempts: int,
+    routing_key: str,
+    message_id: str | None,
+    correlation_id: str | None,
+    content_type: str | None = "application/json",
+    headers: dict[str, Any] | None = None,
+) -> None:
+    """Put a message in `queue`'s dead-letter queue with why it died there and how to replay it."""
+    death: dict[str, Any] = {
+        DEATH_REASON: reason[:2000],
+        DEATH_QUEUE: queue.name,
+        DEATH_ATTEMPTS: attempts,
+        DEATH_AT: dt.datetime.now(dt.UTC).isoformat(),
+        ORIGINAL_ROUTING_KEY: routing_key,
+    }
+    await broker.publish(
+        body,
+        exchange=DEAD_LETTER_EXCHANGE,
+        routing_key=queue.name,
+        headers={**(headers or {}), **death},
+        message_id=message_id,
+        correlation_id=correlation_id,
+        content_type=content_type,
+        persist=True,
+    )
 
 
 async def dead_letter(broker: RabbitBroker, message: RabbitMessage, queue: ServiceQueue, reason: str) -> None:
     raw = message.raw_message
     headers: dict[str, Any] = dict(raw.headers or {})
     headers.pop("x-delivery-count", None)  # a replayed copy starts with a clean count
-    headers.update(
-        {
-            DEATH_REASON: reason[:2000],
-            DEATH_QUEUE: queue.name,
-            DEATH_ATTEMPTS: delivery_count(message) + 1,
-            DEATH_AT: dt.datetime.now(dt.UTC).isoformat(),
-            ORIGINAL_ROUTING_KEY: routing_key_of(message),
-        }
-    )
     if raw.user_id:
         headers[ORIGINAL_USER_ID] = raw.user_id
-    await broker.publish(
+    await publish_dead_letter(
+        broker,
+        queue,
         raw.body,
-        exchange=DEAD_LETTER_EXCHANGE,
-        routing_key=queue.name,
-        headers=headers,
+        reason=reason,
+        attempts=delivery_count(message) + 1,
+        routing_key=routing_key_of(message),
         message_id=raw.message_id,
         correlation_id=raw.correlation_id,
         content_type=raw.content_type,
-        persist=True,
+        headers=headers,
     )
 
 
@@ -106,32 +120,99 @@ async def text_trace_headers(
 
 
 async def raw_body(message: RabbitMessage) -> bytes:
-    """A decoder that leaves the body alone: handlers validate bytes themselves, so a body that is
-    not JSON reaches them (and gets an answer) instead of failing inside the framework."""
+    """The decoder of every service queue: it leaves the body alone. The intake validates the bytes itself (a
+    body that is not JSON must still get an answer with its reasons); the other handlers' models read it with
+    `FROM_JSON`."""
     return message.body
 
 
-async def settle(
-    broker: RabbitBroker,
-    message: RabbitMessage,
-    queue: ServiceQueue,
-    handle: Callable[[], Awaitable[None]],
-) -> None:
-    """Run the handler for one delivery and settle it: ack, requeue, or dead-letter with the reason."""
-    correlation_id.set(correlation_id_of(message, fallback=str(message.message_id)))
-    try:
-        await retry_transient(handle, f"handling a message from {queue.name}")
-    except Exception as exc:
+class _FromJson:
+    """Reads a handler's model from the raw body in JSON mode. FastStream's own decoding validates a parsed
+    dict in Python mode, where the strict contract models refuse a date written as JSON writes it."""
+
+    def __get_pydantic_core_schema__(self, source: type[BaseModel], handler: GetCoreSchemaHandler) -> CoreSchema:
+        def from_json(body: Any) -> Any:
+            return source.model_validate_json(body) if isinstance(body, bytes | str) else body
+
+        return core_schema.no_info_before_validator_function(from_json, handler(source))
+
+
+# `event: Annotated[InnovationSubmitted, FROM_JSON]`
+FROM_JSON = _FromJson()
+
+
+def routed(*bindings: str) -> Callable[[RabbitMessage], Awaitable[bool]]:
+    """A handler filter: the message was published with a routing key matching one of these topic bindings
+    (`*` one word, `#` any number), or, replayed from a dead letter, first was."""
+
+    async def published_with(message: RabbitMessage) -> bool:
+        key = routing_key_of(message).split(".")
+        return not message.processed and any(_topic_matches(binding.split("."), key) for binding in bindings)
+
+    published_with.__name__ = f"routed({', '.join(bindings)})"
+    return published_with
+
+
+def _topic_matches(binding: list[str], key: list[str]) -> bool:
+    if not binding:
+        return not key
+    if binding[0] == "#":
+        return any(_topic_matches(binding[1:], key[start:]) for start in range(len(key) + 1))
+    return bool(key) and binding[0] in ("*", key[0]) and _topic_matches(binding[1:], key[1:])
+
+
+class Settlement:
+    """The subscriber middleware that settles every delivery of a service's queue (see the module's text)."""
+
+    def __init__(self, queue: ServiceQueue) -> None:
+        self.queue = queue
+
+    def __call__(self, msg: Any, /, *, context: Any) -> "_Settling":
+        return _Settling(msg, context=context, queue=self.queue)
+
+
+class _Settling(BaseMiddleware):
+    def __init__(self, msg: Any, /, *, context: Any, queue: ServiceQueue) -> None:
+        super().__init__(msg, context=context)
+        self._queue = queue
+
+    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
+        message: RabbitMessage = msg
+        correlation_id.set(correlation_id_of(message, fallback=str(message.message_id)))
+        try:
+            result = await retry_transient(lambda: call_next(message), f"handling a message from {self._queue.name}")
+        except Exception as exc:
+            await self._failed(message, exc)
+            return None
+        await message.ack()
+        return result
+
+    async def _failed(self, message: RabbitMessage, exc: Exception) -> None:
         attempts = delivery_count(message) + 1
         reason = f"{type(exc).__name__}: {exc}"
         if attempts >= MAX_DELIVERY_ATTEMPTS:
-            log.error("dead-lettering a message from %s after %d attempts: %s", queue.name, attempts, reason)
-            await dead_letter(broker, message, queue, reason)
-            DEAD_LETTERS.labels(queue=queue.name).inc()
+            log.error("dead-lettering a message from %s after %d attempts: %s", self._queue.name, attempts, reason)
+            await dead_letter(self.context.get("broker"), message, self._queue, reason)
+            DEAD_LETTERS.labels(queue=self._queue.name).inc()
             await message.ack()
         else:
-            log.warning("attempt %d on %s failed: %s", attempts, queue.name, reason, exc_info=exc)
-            await asyncio.sleep(min(0.2 * 2**attempts, 5.0))
+            log.warning("attempt %d on %s failed: %s", attempts, self._queue.name, reason, exc_info=exc)
+            await asyncio.sleep(REDELIVERY_BACKOFF.seconds(attempts))
             await message.nack(requeue=True)
-        return
-    await message.ack()
+
+
+def service_subscriber(queue: ServiceQueue) -> tuple[RabbitRouter, RabbitSubscriber]:
+    """The router of a service and the one subscriber of its queue, on which its handlers register one per
+    routing key (`@subscriber(filter=routed(key))`). Acknowledged by `Settlement` only, never on a sender's
+    `reply_to` (FastStream answers it by default: a sender could make the service publish)."""
+    router = RabbitRouter(middlewares=[Settlement(queue)])
+    subscriber = router.subscriber(
+        queue.queue(),
+        queue.exchange,
+        ack_policy=AckPolicy.MANUAL,
+        parser=text_trace_headers,
+        decoder=raw_body,
+        no_reply=True,
+        title=queue.name,
+    )
+    return router, subscriber

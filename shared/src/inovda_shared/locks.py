@@ -12,16 +12,19 @@ Within one process an asyncio lock queues the contenders first, so the database 
 import asyncio
 import contextlib
 import datetime as dt
-import random
 import uuid
 import weakref
 from collections.abc import AsyncIterator
 
 from pymongo.asynchronous.collection import AsyncCollection
+from tenacity import AsyncRetrying, retry_if_result, stop_after_delay
 
 from .mongo import Document, DuplicateKeyError
+from .retry import Backoff
 
 DEFAULT_TTL = dt.timedelta(seconds=30)
+# How often a contender looks again: soon at first (most holders are done in milliseconds), jittered.
+CONTENDED_BACKOFF = Backoff(first=0.002, cap=0.1, jitter=True)
 
 
 class LockTimeoutError(TimeoutError):
@@ -74,19 +77,25 @@ class DocumentLocks:
 
     async def _acquire(self, key: str, wait: dt.timedelta) -> str:
         token = f"{self._owner}:{uuid.uuid4().hex[:8]}"
-        deadline = dt.datetime.now(dt.UTC) + wait
-        delay = 0.002
+        retrying = AsyncRetrying(
+            retry=retry_if_result(lambda taken: not taken),
+            stop=stop_after_delay(wait.total_seconds()),
+            wait=CONTENDED_BACKOFF,
+            retry_error_callback=lambda _: False,
+        )
+        if not await retrying(self._take, key, token):
+            raise LockTimeoutError(f"lock {key!r} still held after {wait.total_seconds():.0f}s")
+        return token
+
+    async def _take(self, key: str, token: str) -> bool:
+        """One try: the lock is free (or its holder died, and this contender removed it) and now ours."""
         while True:
             now = dt.datetime.now(dt.UTC)
             try:
                 await self._collection.insert_one({"_id": key, "token": token, "expires_at": now + self._ttl})
-                return token
+                return True
             except DuplicateKeyError:
                 pass
             held = await self._collection.find_one({"_id": key})
-            if held is not None and held["expires_at"] < now and await self._claim_takeover(key, held["token"]):
-                continue
-            if now > deadline:
-                raise LockTimeoutError(f"lock {key!r} still held after {wait.total_seconds():.0f}s")
-            await asyncio.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, 0.1)
+            if held is None or held["expires_at"] >= now or not await self._claim_takeover(key, held["token"]):
+                return False

@@ -3,7 +3,8 @@
 - `/health/live`: the process answers.
 - `/health/ready`: the broker connection is up, every consumer of this process is registered on an open
   channel (after a broker restart, only once the consumer is restored), and MongoDB answers a ping.
-- `/metrics`: FastStream's Prometheus middleware (messages, durations, sizes) and Inovda's own counters.
+- `/metrics`: FastStream's Prometheus middleware (messages, durations, sizes), the dead letters, and each
+  service's own counters (its `adapters/metrics.py`, in this `REGISTRY`).
 - Tracing: FastStream's OpenTelemetry middleware, the trace context in message headers, so one trace runs
   from an intake message to the email it causes; exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 """
@@ -22,19 +23,6 @@ from .mongo import Document
 
 REGISTRY = CollectorRegistry()
 
-INTAKE_ANSWERS = Counter(
-    "inovda_intake_answers",
-    "Intake messages answered, by kind and outcome",
-    ["routing_key", "status"],
-    registry=REGISTRY,
-)
-SCORINGS = Counter("inovda_scorings", "Innovation revisions scored", ["eligible"], registry=REGISTRY)
-INDEX_ANNOUNCEMENTS = Counter(
-    "inovda_index_recomputations", "Region indexes recomputed and announced because they changed", registry=REGISTRY
-)
-EMAILS = Counter(
-    "inovda_emails", "Emails by kind and outcome (sent, retried, failed)", ["kind", "outcome"], registry=REGISTRY
-)
 DEAD_LETTERS = Counter("inovda_dead_letters", "Messages dead-lettered, by queue", ["queue"], registry=REGISTRY)
 
 

@@ -17,7 +17,6 @@ FerretDB finds, updates and deletes a document cheaply only when the filter is e
 every other filter reads the whole collection. All writes here are of that shape.
 """
 
-import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -30,6 +29,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from .batching import BatchedDeletes, BatchedInserts
 from .messaging import OutgoingEvent, publish_events
 from .mongo import Document, DuplicateKeyError
+from .retry import supervised
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +134,9 @@ class OutboxRelay:
                 relayed += 1
         return relayed
 
+    async def relay_stale_and_log(self) -> None:
+        if relayed := await self.relay_stale_once():
+            log.info("outbox relay published %d batches of events left behind", relayed)
+
     async def run(self) -> None:
-        while True:
-            try:
-                relayed = await self.relay_stale_once()
-                if relayed:
-                    log.info("outbox relay published %d batches of events left behind", relayed)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the relay must outlive broker and database outages
-                log.warning("outbox relay pass failed: %s: %s", type(exc).__name__, exc)
-            await asyncio.sleep(self._interval)
+        await supervised("outbox relay", self.relay_stale_and_log, self._interval)

@@ -13,14 +13,18 @@ from urllib.parse import urlencode
 from faststream import FastStream
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.schemas import Channel
+from faststream.specification import AsyncAPI
+from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 
 from .http import HttpServer
 from .mongo import Document
 from .observability import Readiness, live, metrics, prometheus_middleware, telemetry_middlewares
 from .settings import ServiceSettings
-from .topology import ServiceQueue, declare_topology
+from .topology import EVENTS_EXCHANGE, ServiceQueue, declare_topology
 
+# The broker an AsyncAPI document names (the compose file's), whatever the environment says.
+DOCUMENTED_BROKER = "amqp://rabbitmq:5672/"
 # Longer than any one message takes; a container's grace period must be longer still.
 DRAIN_SECONDS = 30.0
 # What the work the handlers started (emails being sent) gets at least, when their own drain took it all.
@@ -44,6 +48,7 @@ def new_broker(settings: ServiceSettings, service: str) -> RabbitBroker:
         graceful_timeout=DRAIN_SECONDS,
         logger=None,
         middlewares=[*telemetry_middlewares(service), prometheus_middleware(service)],
+        description=f"Inovda {service} service",
     )
 
 
@@ -56,10 +61,13 @@ def service_app(
     prepare: Callable[[], Awaitable[None]],
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]],
     drain: Sequence[Callable[[], Awaitable[None]]] = (),
+    publishes: Sequence[tuple[str, type[BaseModel]]] = (),
 ) -> FastStream:
     """A FastStream app that serves health and metrics from the start, prepares storage and topology
     before consuming, runs background loops while it consumes, and on SIGTERM stops consuming, drains
-    in-flight messages, then closes the database."""
+    in-flight messages, then closes the database. `publishes` (routing key, model) are the events it
+    publishes on `inovda.events`: declared so that its AsyncAPI document (`make asyncapi`) shows them; the
+    outbox relay publishes them."""
     log = logging.getLogger(f"inovda.{name}")
     tasks: list[asyncio.Task[None]] = []
     readiness = Readiness(broker, mongo)
@@ -100,9 +108,13 @@ def service_app(
         await mongo.close()
         await http.stop()
 
+    for routing_key, model in publishes:
+        title = f"{EVENTS_EXCHANGE.name}:{routing_key}"
+        broker.publisher(exchange=EVENTS_EXCHANGE, routing_key=routing_key, schema=model, title=title)
     app = FastStream(
         broker,
         logger=log,
+        specification=AsyncAPI(title=f"Inovda {name}", version="1.0.0", schema_version="3.0.0"),
         on_startup=[before_consuming],
         after_startup=[start_background],
         on_shutdown=[stop_background],

@@ -80,8 +80,3 @@ async def declare_topology(broker: RabbitBroker, queues: tuple[ServiceQueue, ...
             await queue.bind(declared_exchange, routing_key=key)
         dead = await broker.declare_queue(spec.dead_letter_queue())
         await dead.bind(dead_letter_exchange, routing_key=spec.name)
-
-
-# What the notification service's queue takes, besides events: an email to send again (by its dedupe key),
-# from a dead letter replayed or an operator's `inovda emails resend`.
-EMAIL_RESEND_ROUTING_KEY = "notification.email.resend"

@@ -4,14 +4,8 @@ import datetime as dt
 
 import pytest
 
-from inovda_notification.domain.formatting import (
-    SUBJECT_MAX_CHARS,
-    format_date,
-    format_number,
-    format_points,
-    one_line,
-    subject_line,
-)
+from inovda_notification.domain.formatting import SUBJECT_MAX_CHARS, one_line, subject_line
+from inovda_shared.indonesian import format_date, format_number, format_points
 
 
 @pytest.mark.parametrize(

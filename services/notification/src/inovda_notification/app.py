@@ -6,17 +6,18 @@ from zoneinfo import ZoneInfo
 
 from faststream import FastStream
 
+from inovda_shared.contracts.events import NotificationFailed, NotificationSent
 from inovda_shared.logs import configure_logging
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import OutboxRelay
-from inovda_shared.runtime import instance_name, new_broker, service_app
+from inovda_shared.runtime import DOCUMENTED_BROKER, instance_name, new_broker, service_app
 from inovda_shared.topology import NOTIFICATION_QUEUE
 
 from .adapters.smtp import SmtpConfig, SmtpSender
 from .adapters.store import CommitMarks, NotificationStore
 from .delivery import Delivery, DeliveryPolicy
 from .domain import ReminderSchedule, Renderer
-from .handlers import register_handlers
+from .handlers import build_router
 from .scheduler import Scheduler
 from .service import NotificationService
 from .settings import NotificationSettings
@@ -55,7 +56,7 @@ def create_app(settings: NotificationSettings) -> FastStream:
     delivery = Delivery(store, marks, sender, relay, broker, policy, now)
     renderer = Renderer()
     service = NotificationService(store, delivery, renderer, now)
-    register_handlers(broker, service)
+    broker.include_router(build_router(service))
     schedules = {
         key: ReminderSchedule(config.deadline, tuple(config.dates) if config.dates else None)
         for key, config in settings.reminder_schedules.items()
@@ -77,7 +78,13 @@ def create_app(settings: NotificationSettings) -> FastStream:
         store.ensure_indexes,
         background=[relay.run, deliver_loop, schedule_loop],
         drain=[delivery.drain, service.drain],
+        publishes=[(model.routing_key, model) for model in (NotificationSent, NotificationFailed)],
     )
+
+
+def asyncapi_app() -> FastStream:
+    """The app as `faststream docs gen --factory` documents it (`make asyncapi`): nothing is connected."""
+    return create_app(NotificationSettings(amqp_url=DOCUMENTED_BROKER, instance_name="asyncapi"))
 
 
 def main() -> None:

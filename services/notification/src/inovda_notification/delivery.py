@@ -10,7 +10,6 @@ records it as sent without the server's confirmation instead of sending it again
 
 import asyncio
 import datetime as dt
-import json
 import logging
 import time
 from collections import defaultdict, deque
@@ -20,14 +19,16 @@ from typing import Protocol
 
 from faststream.rabbit import RabbitBroker
 
-from inovda_shared.consumer import DEATH_AT, DEATH_ATTEMPTS, DEATH_QUEUE, DEATH_REASON, retry_transient
+from inovda_shared.consumer import publish_dead_letter
+from inovda_shared.contracts.commands import EmailResend
 from inovda_shared.contracts.events import NotificationFailed, NotificationSent
 from inovda_shared.locks import LockTimeoutError
-from inovda_shared.messaging import JSON, ORIGINAL_ROUTING_KEY, OutgoingEvent
-from inovda_shared.observability import EMAILS
+from inovda_shared.messaging import OutgoingEvent
 from inovda_shared.outbox import OutboxRelay, PendingBatch
-from inovda_shared.topology import DEAD_LETTER_EXCHANGE, EMAIL_RESEND_ROUTING_KEY, NOTIFICATION_QUEUE
+from inovda_shared.retry import retry_transient, supervised
+from inovda_shared.topology import NOTIFICATION_QUEUE
 
+from .adapters.metrics import EMAILS
 from .adapters.smtp import SenderStoppedError, UncertainDeliveryError
 from .adapters.store import COMMITTING, FAILED, PENDING, SENT, CommitMarks, NotificationStore, message_of
 from .domain import EmailMessage
@@ -163,15 +164,10 @@ class Delivery:
         await self.deliver(key)
 
     async def run(self, interval_seconds: float) -> None:
-        while True:
-            try:
-                await self.deliver_due()
-            except asyncio.CancelledError:
-                await self.drain(timeout_seconds=5.0)  # the shutdown drained already; this is what was left
-                raise
-            except Exception as exc:  # the loop must outlive database and SMTP outages
-                log.warning("delivery pass failed: %s: %s", type(exc).__name__, exc)
-            await asyncio.sleep(interval_seconds)
+        async def drain_what_is_left() -> None:  # the shutdown drained already; this is what was left
+            await self.drain(timeout_seconds=5.0)
+
+        await supervised("delivery", self.deliver_due, interval_seconds, on_cancel=drain_what_is_left)
 
     async def _attempt(self, key: str) -> PendingBatch | None:
         document = await self._store.email(key)
@@ -268,19 +264,14 @@ class Delivery:
         return OutgoingEvent.of(event, event.routing_key, f"{event.routing_key}:{key}", correlation_id)
 
     async def _dead_letter(self, key: str, reason: str, attempts: int, correlation_id: str) -> None:
-        await self._broker.publish(
-            json.dumps({"dedupe_key": key}).encode(),
-            exchange=DEAD_LETTER_EXCHANGE,
-            routing_key=NOTIFICATION_QUEUE.name,
-            headers={
-                DEATH_REASON: reason[:2000],
-                DEATH_QUEUE: NOTIFICATION_QUEUE.name,
-                DEATH_ATTEMPTS: attempts,
-                DEATH_AT: self._clock().isoformat(),
-                ORIGINAL_ROUTING_KEY: EMAIL_RESEND_ROUTING_KEY,
-            },
+        """A failed email's dead letter is a request to send it again: `inovda dlq replay` does just that."""
+        await publish_dead_letter(
+            self._broker,
+            NOTIFICATION_QUEUE,
+            EmailResend(dedupe_key=key).model_dump_json().encode(),
+            reason=reason,
+            attempts=attempts,
+            routing_key=EmailResend.routing_key,
             message_id=f"email:{key}",
             correlation_id=correlation_id,
-            content_type=JSON,
-            persist=True,
         )

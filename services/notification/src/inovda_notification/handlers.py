@@ -1,13 +1,21 @@
-"""The thin subscriber: decode the event by its routing key, hand it to the use case, settle it."""
+"""Notification's subscribers: one typed handler per event it consumes; each hands the decoded event to the
+service, which decides the emails and records them before the event is acknowledged.
 
-import json
+A body that does not decode into its model fails the attempt like any other error (`inovda_shared.consumer`):
+retried, then dead-lettered with the validation error as its reason.
+"""
 
-from faststream.middlewares import AckPolicy
-from faststream.rabbit import RabbitBroker
+from typing import Annotated
+
+from faststream import Depends
+from faststream.rabbit import RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 
-from inovda_shared.consumer import raw_body, settle, text_trace_headers
+from inovda_shared.consumer import FROM_JSON, routed, service_subscriber
+from inovda_shared.contracts.commands import EmailResend
 from inovda_shared.contracts.events import (
+    INTAKE_ACCEPTED,
+    INTAKE_REJECTED,
     InnovationScored,
     IntakeAnswer,
     RegionIndexUpdated,
@@ -15,41 +23,61 @@ from inovda_shared.contracts.events import (
     UnitComplianceUpdated,
     UnitRegistered,
 )
-from inovda_shared.messaging import correlation_id_of, routing_key_of
-from inovda_shared.topology import EMAIL_RESEND_ROUTING_KEY, EVENTS_EXCHANGE, NOTIFICATION_QUEUE
+from inovda_shared.messaging import correlation_id_of
+from inovda_shared.topology import NOTIFICATION_QUEUE
 
 from .service import NotificationService
 
 
-def register_handlers(broker: RabbitBroker, service: NotificationService) -> None:
-    # no_reply: a sender's reply_to must not make the service publish (FastStream answers it by default).
-    @broker.subscriber(
-        NOTIFICATION_QUEUE.queue(),
-        EVENTS_EXCHANGE,
-        ack_policy=AckPolicy.MANUAL,
-        parser=text_trace_headers,
-        decoder=raw_body,
-        no_reply=True,
-    )
-    async def on_event(message: RabbitMessage) -> None:
-        body = message.raw_message.body
-        routing_key = routing_key_of(message)
-        correlation_id = correlation_id_of(message, fallback=message.message_id)
+def correlation_of(message: RabbitMessage) -> str:
+    return correlation_id_of(message, fallback=message.message_id)
 
-        async def handle() -> None:
-            if routing_key.startswith(("intake.accepted.", "intake.rejected.")):
-                await service.on_answer(IntakeAnswer.model_validate_json(body), correlation_id)
-            elif routing_key == UnitRegistered.routing_key:
-                await service.on_unit_registered(UnitRegistered.model_validate_json(body))
-            elif routing_key == RegionProfileUpdated.routing_key:
-                await service.on_profile_updated(RegionProfileUpdated.model_validate_json(body))
-            elif routing_key == InnovationScored.routing_key:
-                await service.on_scored(InnovationScored.model_validate_json(body), correlation_id)
-            elif routing_key == UnitComplianceUpdated.routing_key:
-                await service.on_compliance(UnitComplianceUpdated.model_validate_json(body))
-            elif routing_key == RegionIndexUpdated.routing_key:
-                await service.on_index(RegionIndexUpdated.model_validate_json(body), correlation_id)
-            elif routing_key == EMAIL_RESEND_ROUTING_KEY:
-                await service.resend(json.loads(body)["dedupe_key"])
 
-        await settle(broker, message, NOTIFICATION_QUEUE, handle)
+CorrelationId = Annotated[str, Depends(correlation_of)]
+
+
+def build_router(service: NotificationService) -> RabbitRouter:
+    router, events = service_subscriber(NOTIFICATION_QUEUE)
+
+    @events(filter=routed(f"{INTAKE_ACCEPTED}.*", f"{INTAKE_REJECTED}.*"))
+    async def on_answer(answer: Annotated[IntakeAnswer, FROM_JSON], correlation_id: CorrelationId) -> None:
+        """`intake.accepted.<source>`, `intake.rejected.<source>`: a receipt for an accepted report; a rejection
+        for a registered unit's rejected message."""
+        await service.on_answer(answer, correlation_id)
+
+    @events(filter=routed(UnitRegistered.routing_key))
+    async def on_unit_registered(event: Annotated[UnitRegistered, FROM_JSON]) -> None:
+        """`unit.registered`: keep the unit's addresses and its mentors'."""
+        await service.on_unit_registered(event)
+
+    @events(filter=routed(RegionProfileUpdated.routing_key))
+    async def on_profile_updated(event: Annotated[RegionProfileUpdated, FROM_JSON]) -> None:
+        """`region.profile.updated`: keep the addresses of the region's innovation office."""
+        await service.on_profile_updated(event)
+
+    @events(filter=routed(InnovationScored.routing_key))
+    async def on_scored(event: Annotated[InnovationScored, FROM_JSON], correlation_id: CorrelationId) -> None:
+        """`innovation.scored`: the score email to the unit, its mentors in copy."""
+        await service.on_scored(event, correlation_id)
+
+    @events(filter=routed(UnitComplianceUpdated.routing_key))
+    async def on_compliance(event: Annotated[UnitComplianceUpdated, FROM_JSON]) -> None:
+        """`unit.compliance.updated`: keep which units complied, for reminders and digests."""
+        await service.on_compliance(event)
+
+    @events(filter=routed(RegionIndexUpdated.routing_key))
+    async def on_index(event: Annotated[RegionIndexUpdated, FROM_JSON], correlation_id: CorrelationId) -> None:
+        """`region.index.updated`: the index history; the predicate-change email to the innovation office."""
+        await service.on_index(event, correlation_id)
+
+    @events(filter=routed(EmailResend.routing_key))
+    async def on_email_resend(command: Annotated[EmailResend, FROM_JSON]) -> None:
+        """`notification.email.resend`: an operator's request (or a failed email's dead letter replayed): send
+        the email again."""
+        await service.resend(command.dedupe_key)
+
+    @events
+    async def on_other_event(message: RabbitMessage) -> None:
+        """A routing key notification does not act on: acknowledged, nothing done."""
+
+    return router

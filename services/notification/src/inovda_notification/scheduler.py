@@ -5,11 +5,11 @@ dedupe key (unit, year and stage; region and ISO week) before anything is sent. 
 so tests move time instead of sleeping.
 """
 
-import asyncio
 import datetime as dt
-import logging
 from collections.abc import Callable, Mapping
 from zoneinfo import ZoneInfo
+
+from inovda_shared.retry import supervised
 
 from .adapters.store import NotificationStore
 from .delivery import Delivery
@@ -23,8 +23,6 @@ from .domain import (
     reminders_due,
     weekly_digest_emails,
 )
-
-log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 WEEK = dt.timedelta(days=7)
@@ -62,14 +60,12 @@ class Scheduler:
         return recorded
 
     async def run(self, clock: Clock, interval_seconds: float) -> None:
-        while True:
-            try:
-                await self.tick(clock())
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the schedule must outlive outages; the next tick catches up
-                log.warning("schedule pass failed: %s: %s", type(exc).__name__, exc)
-            await asyncio.sleep(interval_seconds)
+        """Tick until cancelled; a failed tick (an outage) is caught up by the next one."""
+
+        async def tick_now() -> None:
+            await self.tick(clock())
+
+        await supervised("schedule", tick_now, interval_seconds)
 
     def schedule_for(self, region: RegionContact) -> ReminderSchedule:
         return self._schedules.get(f"{region.region_code}/{region.year}") or ReminderSchedule.default(region.year)

@@ -5,15 +5,16 @@ import datetime as dt
 
 from faststream import FastStream
 
+from inovda_shared.contracts.events import InnovationScored, RegionIndexUpdated, UnitComplianceUpdated
 from inovda_shared.logs import configure_logging
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import OutboxRelay
-from inovda_shared.runtime import new_broker, service_app
+from inovda_shared.runtime import DOCUMENTED_BROKER, new_broker, service_app
 from inovda_shared.topology import SCORING_QUEUE
 
 from .adapters.readmodel import ScoringStore
 from .domain import available_years, load_rubric
-from .handlers import register_handlers
+from .handlers import build_router
 from .service import ScoringService
 from .settings import ScoringSettings
 
@@ -34,8 +35,24 @@ def create_app(settings: ScoringSettings) -> FastStream:
         path_candidates=settings.path_candidates,
         path_steps=settings.path_steps_in_event,
     )
-    register_handlers(broker, service)
-    return service_app("scoring", settings, broker, mongo, SCORING_QUEUE, store.ensure_indexes, background=[relay.run])
+    broker.include_router(build_router(service))
+    return service_app(
+        "scoring",
+        settings,
+        broker,
+        mongo,
+        SCORING_QUEUE,
+        store.ensure_indexes,
+        background=[relay.run],
+        publishes=[
+            (model.routing_key, model) for model in (InnovationScored, RegionIndexUpdated, UnitComplianceUpdated)
+        ],
+    )
+
+
+def asyncapi_app() -> FastStream:
+    """The app as `faststream docs gen --factory` documents it (`make asyncapi`): nothing is connected."""
+    return create_app(ScoringSettings(amqp_url=DOCUMENTED_BROKER, instance_name="asyncapi"))
 
 
 def main() -> None:

@@ -1,43 +1,56 @@
-"""The thin subscriber: decode the event by its routing key, hand it to the use case, settle it."""
+"""Scoring's subscribers: one typed handler per event it consumes; each hands the decoded event to the service.
+
+A body that does not decode into its model fails the attempt like any other error (`inovda_shared.consumer`):
+retried, then dead-lettered with the validation error as its reason.
+"""
 
 import hashlib
+from typing import Annotated
 
-from faststream.middlewares import AckPolicy
-from faststream.rabbit import RabbitBroker
+from faststream import Depends
+from faststream.rabbit import RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 
-from inovda_shared.consumer import raw_body, settle, text_trace_headers
+from inovda_shared.consumer import FROM_JSON, routed, service_subscriber
 from inovda_shared.contracts.events import InnovationSubmitted, RegionProfileUpdated, UnitRegistered
 from inovda_shared.messaging import correlation_id_of, routing_key_of
-from inovda_shared.topology import EVENTS_EXCHANGE, SCORING_QUEUE
+from inovda_shared.topology import SCORING_QUEUE
 
 from .service import Incoming, ScoringService
 
 
-def register_handlers(broker: RabbitBroker, service: ScoringService) -> None:
-    # no_reply: a sender's reply_to must not make the service publish (FastStream answers it by default).
-    @broker.subscriber(
-        SCORING_QUEUE.queue(),
-        EVENTS_EXCHANGE,
-        ack_policy=AckPolicy.MANUAL,
-        parser=text_trace_headers,
-        decoder=raw_body,
-        no_reply=True,
+def incoming_of(message: RabbitMessage) -> Incoming:
+    """The event's idempotency key (its message id; its content for a sender that set none) and correlation id."""
+    raw = message.raw_message
+    content = hashlib.sha256(routing_key_of(message).encode() + b"\0" + raw.body).hexdigest()
+    return Incoming(
+        key=raw.message_id or content, correlation_id=correlation_id_of(message, fallback=message.message_id)
     )
-    async def on_event(message: RabbitMessage) -> None:
-        raw = message.raw_message
-        routing_key = routing_key_of(message)
-        incoming = Incoming(
-            key=raw.message_id or hashlib.sha256(routing_key.encode() + b"\0" + raw.body).hexdigest(),
-            correlation_id=correlation_id_of(message, fallback=message.message_id),
-        )
 
-        async def handle() -> None:
-            if routing_key == InnovationSubmitted.routing_key:
-                await service.on_innovation_submitted(InnovationSubmitted.model_validate_json(raw.body), incoming)
-            elif routing_key == UnitRegistered.routing_key:
-                await service.on_unit_registered(UnitRegistered.model_validate_json(raw.body), incoming)
-            elif routing_key == RegionProfileUpdated.routing_key:
-                await service.on_profile_updated(RegionProfileUpdated.model_validate_json(raw.body), incoming)
 
-        await settle(broker, message, SCORING_QUEUE, handle)
+Identity = Annotated[Incoming, Depends(incoming_of)]
+
+
+def build_router(service: ScoringService) -> RabbitRouter:
+    router, events = service_subscriber(SCORING_QUEUE)
+
+    @events(filter=routed(InnovationSubmitted.routing_key))
+    async def on_innovation_submitted(event: Annotated[InnovationSubmitted, FROM_JSON], incoming: Identity) -> None:
+        """`innovation.submitted`: score the revision; count it in its region and unit."""
+        await service.on_innovation_submitted(event, incoming)
+
+    @events(filter=routed(UnitRegistered.routing_key))
+    async def on_unit_registered(event: Annotated[UnitRegistered, FROM_JSON], incoming: Identity) -> None:
+        """`unit.registered`: keep the unit (its kind and whether it is active) for compliance."""
+        await service.on_unit_registered(event, incoming)
+
+    @events(filter=routed(RegionProfileUpdated.routing_key))
+    async def on_profile_updated(event: Annotated[RegionProfileUpdated, FROM_JSON], incoming: Identity) -> None:
+        """`region.profile.updated`: take the region's SPD levels into its index."""
+        await service.on_profile_updated(event, incoming)
+
+    @events
+    async def on_other_event(message: RabbitMessage) -> None:
+        """A routing key scoring does not act on (bound by an older topology): acknowledged, nothing done."""
+
+    return router

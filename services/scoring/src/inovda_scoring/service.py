@@ -17,9 +17,9 @@ from inovda_shared.contracts.events import (
 )
 from inovda_shared.messaging import OutgoingEvent
 from inovda_shared.mongo import Document
-from inovda_shared.observability import INDEX_ANNOUNCEMENTS, SCORINGS
 from inovda_shared.outbox import OutboxRelay, PendingBatch
 
+from .adapters.metrics import INDEX_ANNOUNCEMENTS, SCORINGS
 from .adapters.readmodel import (
     ComplianceChange,
     Journal,

@@ -5,14 +5,22 @@ import datetime as dt
 
 from faststream import FastStream
 
+from inovda_shared.contracts.events import (
+    INTAKE_ACCEPTED,
+    INTAKE_REJECTED,
+    InnovationSubmitted,
+    IntakeAnswer,
+    RegionProfileUpdated,
+    UnitRegistered,
+)
 from inovda_shared.logs import configure_logging
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import Outbox, OutboxRelay
-from inovda_shared.runtime import new_broker, service_app
+from inovda_shared.runtime import DOCUMENTED_BROKER, new_broker, service_app
 from inovda_shared.topology import SUBMISSION_QUEUE
 
 from .adapters.store import SubmissionStore
-from .handlers import register_handlers
+from .handlers import build_router
 from .service import IntakeService
 from .settings import SubmissionSettings
 
@@ -27,13 +35,31 @@ def create_app(settings: SubmissionSettings) -> FastStream:
     service = IntakeService(
         store, outbox, relay, clock=lambda: dt.datetime.now(dt.UTC), source_users=settings.source_users
     )
-    register_handlers(broker, service)
+    broker.include_router(build_router(service))
 
     async def prepare() -> None:
         await store.ensure_indexes()
         await outbox.ensure_indexes()
 
-    return service_app("submission", settings, broker, mongo, SUBMISSION_QUEUE, prepare, background=[relay.run])
+    return service_app(
+        "submission",
+        settings,
+        broker,
+        mongo,
+        SUBMISSION_QUEUE,
+        prepare,
+        background=[relay.run],
+        publishes=[
+            (f"{INTAKE_ACCEPTED}.{{source}}", IntakeAnswer),
+            (f"{INTAKE_REJECTED}.{{source}}", IntakeAnswer),
+            *((model.routing_key, model) for model in (UnitRegistered, RegionProfileUpdated, InnovationSubmitted)),
+        ],
+    )
+
+
+def asyncapi_app() -> FastStream:
+    """The app as `faststream docs gen --factory` documents it (`make asyncapi`): nothing is connected."""
+    return create_app(SubmissionSettings(amqp_url=DOCUMENTED_BROKER, instance_name="asyncapi"))
 
 
 def main() -> None:

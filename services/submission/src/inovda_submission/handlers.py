@@ -1,14 +1,41 @@
-"""The thin subscriber: read the delivery, hand it to the intake use case, settle it."""
+"""Submission's subscribers: one handler per intake routing key, each handing the message to the intake.
 
-from faststream.middlewares import AckPolicy
-from faststream.rabbit import RabbitBroker
+The intake validates the raw bytes itself (`domain.validation`), so that a body that is not even JSON still
+gets an answer with its reasons: the handlers take the body as bytes, documented in the AsyncAPI document
+as the contract model of their routing key.
+"""
+
+from typing import Annotated, Any
+
+from faststream import Depends
+from faststream.rabbit import RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
+from pydantic import BaseModel, WithJsonSchema
 
-from inovda_shared.consumer import ORIGINAL_USER_ID, raw_body, settle, text_trace_headers
+from inovda_shared.consumer import ORIGINAL_USER_ID, routed, service_subscriber
+from inovda_shared.contracts.intake import InnovationReport, RegionProfile, UnitUpsert
 from inovda_shared.messaging import correlation_id_of, routing_key_of
-from inovda_shared.topology import INTAKE_EXCHANGE, SUBMISSION_QUEUE
+from inovda_shared.topology import SUBMISSION_QUEUE
 
 from .service import IntakeDelivery, IntakeService
+
+
+def documented_as(model: type[BaseModel]) -> WithJsonSchema:
+    """The raw body, shown in the AsyncAPI document as `model`'s schema (its nested models written out in
+    place: FastStream resolves no `$defs` inside a schema given this way)."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return WithJsonSchema(inline(schema))
 
 
 def sender_of(message: RabbitMessage) -> str | None:
@@ -27,23 +54,41 @@ def sender_of(message: RabbitMessage) -> str | None:
     return None
 
 
-def register_handlers(broker: RabbitBroker, service: IntakeService) -> None:
-    # no_reply: a sender's reply_to must not make the service publish (FastStream answers it by default).
-    @broker.subscriber(
-        SUBMISSION_QUEUE.queue(),
-        INTAKE_EXCHANGE,
-        ack_policy=AckPolicy.MANUAL,
-        parser=text_trace_headers,
-        decoder=raw_body,
-        no_reply=True,
+def delivery_of(message: RabbitMessage) -> IntakeDelivery:
+    raw = message.raw_message
+    return IntakeDelivery(
+        routing_key=routing_key_of(message),
+        body=raw.body,
+        message_id=raw.message_id,
+        correlation_id=correlation_id_of(message, fallback=message.message_id),
+        sender=sender_of(message),
     )
-    async def on_intake(message: RabbitMessage) -> None:
-        raw = message.raw_message
-        delivery = IntakeDelivery(
-            routing_key=routing_key_of(message),
-            body=raw.body,
-            message_id=raw.message_id,
-            correlation_id=correlation_id_of(message, fallback=message.message_id),
-            sender=sender_of(message),
-        )
-        await settle(broker, message, SUBMISSION_QUEUE, lambda: service.handle(delivery))
+
+
+Delivery = Annotated[IntakeDelivery, Depends(delivery_of)]
+
+
+def build_router(service: IntakeService) -> RabbitRouter:
+    router, intake = service_subscriber(SUBMISSION_QUEUE)
+
+    @intake(filter=routed(UnitUpsert.routing_key))
+    async def on_unit_upsert(body: Annotated[bytes, documented_as(UnitUpsert)], delivery: Delivery) -> None:
+        """`unit.upsert.v1`: register or change a unit (OPD, kecamatan, puskesmas, ...) of a region."""
+        await service.handle(delivery)
+
+    @intake(filter=routed(RegionProfile.routing_key))
+    async def on_region_profile(body: Annotated[bytes, documented_as(RegionProfile)], delivery: Delivery) -> None:
+        """`region.profile.v1`: a region's profile for a year (its innovation office, its SPD levels)."""
+        await service.handle(delivery)
+
+    @intake(filter=routed(InnovationReport.routing_key))
+    async def on_innovation_report(body: Annotated[bytes, documented_as(InnovationReport)], delivery: Delivery) -> None:
+        """`innovation.report.v1`: an innovation reported, or a new revision of it."""
+        await service.handle(delivery)
+
+    @intake
+    async def on_unknown_routing_key(body: bytes, delivery: Delivery) -> None:
+        """Any other routing key: answered `rejected` (`unknown_routing_key`)."""
+        await service.handle(delivery)
+
+    return router

@@ -16,9 +16,9 @@ from inovda_shared.contracts.events import (
 from inovda_shared.contracts.intake import INTAKE_MODELS, InnovationReport, IntakeModel, RegionProfile, UnitUpsert
 from inovda_shared.messaging import OutgoingEvent
 from inovda_shared.mongo import Document
-from inovda_shared.observability import INTAKE_ANSWERS
 from inovda_shared.outbox import Outbox, OutboxRelay
 
+from .adapters.metrics import INTAKE_ANSWERS
 from .adapters.store import Saved, SubmissionStore, VersionedCollection
 from .domain.authentication import authenticate
 from .domain.records import content_hash, entity_id, message_key, unit_id

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from inovda_shared.contracts.events import InnovationScored, IntakeAnswer, RegionIndexUpdated
 from inovda_shared.contracts.intake import InnovationReport, RegionProfile, UnitUpsert
 from inovda_shared.contracts.vocabulary import UNIT_KIND_LABELS
+from inovda_shared.indonesian import format_date, format_number, format_points
 
-from .formatting import format_date, format_number, format_points, one_line, shorten, subject_line
+from .formatting import one_line, shorten, subject_line
 from .improvements import improvements_from_event
 from .model import EmailKind, EmailMessage, Recipients, RegionContact, UnitContact, recipients
 from .reasons import explain

@@ -12,7 +12,9 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from .formatting import format_date, format_number, format_points, one_line, unit_kind_label
+from inovda_shared.indonesian import format_date, format_number, format_points
+
+from .formatting import one_line, unit_kind_label
 from .model import EmailKind
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validat
 from inovda_shared.contracts.events import PathStep, Predicate
 from inovda_shared.contracts.fields import Level
 from inovda_shared.contracts.vocabulary import BASIC_SERVICE_AFFAIRS, GOVERNMENT_AFFAIRS
+from inovda_shared.indonesian import format_number
 
 from .index import IndexFigures, RegionTotals, TotalsDelta, compute_index, round_half_up
 from .maturity import (
@@ -700,4 +701,4 @@ def _iid(figures: _Standing) -> Decimal:
 
 
 def _points(value: Decimal) -> str:
-    return f"{value:.2f}".replace(".", ",")
+    return format_number(value, 2)

@@ -1,4 +1,4 @@
-"""Inspecting and replaying dead-lettered messages (used by `inovda dlq` and the tests).
+"""Inspecting and replaying dead-lettered messages (`inovda dlq`), and asking for emails again (`inovda emails`).
 
 A dead letter comes either from a service (its reason in `x-inovda-death-reason`) or from the broker
 itself when the delivery limit was hit (its reason in `x-death`). Replaying publishes the message back
@@ -6,7 +6,6 @@ to the queue it died in, through the default exchange, keeping its original rout
 """
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,9 +13,10 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from aiormq.exceptions import ChannelNotFoundEntity
 
-from .consumer import DEATH_AT, DEATH_ATTEMPTS, DEATH_QUEUE, DEATH_REASON
-from .messaging import ORIGINAL_ROUTING_KEY
-from .topology import EMAIL_RESEND_ROUTING_KEY, NOTIFICATION_QUEUE, SERVICE_QUEUES
+from inovda_shared.consumer import DEATH_AT, DEATH_ATTEMPTS, DEATH_QUEUE, DEATH_REASON
+from inovda_shared.contracts.commands import EmailResend
+from inovda_shared.messaging import ORIGINAL_ROUTING_KEY
+from inovda_shared.topology import NOTIFICATION_QUEUE, SERVICE_QUEUES
 
 REPLAYED = "x-inovda-replayed"
 
@@ -149,10 +149,10 @@ async def request_email_resends(amqp_url: str, dedupe_keys: list[str]) -> None:
         channel = await connection.channel(publisher_confirms=True)
         for key in dedupe_keys:
             message = aio_pika.Message(
-                json.dumps({"dedupe_key": key}).encode(),
+                EmailResend(dedupe_key=key).model_dump_json().encode(),
                 content_type="application/json",
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 message_id=f"resend:{key}:{dt.datetime.now(dt.UTC).isoformat()}",
-                headers={ORIGINAL_ROUTING_KEY: EMAIL_RESEND_ROUTING_KEY},
+                headers={ORIGINAL_ROUTING_KEY: EmailResend.routing_key},
             )
             await channel.default_exchange.publish(message, routing_key=NOTIFICATION_QUEUE.name)
