@@ -20,6 +20,7 @@ from inovda_submission.app import create_app
 from inovda_submission.handlers import build_router
 from inovda_submission.service import IntakeDelivery, IntakeService
 from inovda_submission.settings import SubmissionSettings
+from inovda_submission.views import SubmissionViews
 from tests.support import samples
 from tests.support.probe import EventProbe
 
@@ -156,9 +157,9 @@ async def test_changed_report_becomes_a_new_revision_with_history(
     submitted = await events.wait_for("innovation.submitted", count=2)
     assert [event.body["revision"] for event in submitted] == [1, 2]
     client = connect(submission.mongodb_url)
-    store = SubmissionStore(client[submission.mongodb_database])
-    history = await store.innovations.history("e-inovasi/INV-001")
-    latest = await store.innovations.latest("e-inovasi/INV-001")
+    views = SubmissionViews(SubmissionStore(client[submission.mongodb_database]))
+    history = await views.innovation_history("e-inovasi", "INV-001")
+    latest = await views.innovation("e-inovasi", "INV-001")
     await client.close()
     assert [(entry["version"], entry["data"]["title"]) for entry in history] == [
         (1, "Posyandu Digital Kukar"),
@@ -185,7 +186,7 @@ async def test_events_stored_while_the_broker_is_away_are_relayed_later(
 
     with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the client raises for a broker that is not there
         await offline.handle(delivery)
-    assert await store.units.latest("64.02/DINKES") is not None
+    assert await SubmissionViews(store).unit("64.02", "DINKES") is not None
     assert events.events == []
 
     online_broker = RabbitBroker(submission_settings.amqp_url, logger=None)

@@ -2,8 +2,8 @@
 
 A handler awaits `insert_one` or `delete_one` as usual and gets that document's own outcome (a
 `DuplicateKeyError` for a taken `_id` or unique key). Meanwhile the writes of every handler that reached
-the same point in the same moment go out together: FerretDB (SQLite) writes one at a time, and 32 documents
-in one `insert_many` cost about what two single inserts do. Alone, a write waits for nothing but the next
+the same point in the same moment go out together: 32 documents in one `insert_many` cost FerretDB about
+what two single inserts do (it writes one at a time: see inovda_shared.mongo). Alone, a write waits for nothing but the next
 turn of the event loop.
 """
 
@@ -88,7 +88,7 @@ class BatchedInserts(_Gatherer):
 
 
 class BatchedDeletes(_Gatherer):
-    """Deletes by `_id`; meant for small collections (FerretDB reads the whole collection for `$in`)."""
+    """Deletes by `_id`; meant for small collections (`$in` reads the whole collection: see inovda_shared.mongo)."""
 
     def __init__(self, collection: AsyncCollection[Document], max_batch: int = 64) -> None:
         super().__init__(max_batch)

@@ -1,12 +1,9 @@
 """Mutual exclusion between replicas, built on the one write FerretDB makes atomic: an insert under a
-unique index.
+unique index (FerretDB: see inovda_shared.mongo).
 
-FerretDB 1.x (SQLite) applies an update by reading the document, changing it and writing it back, with
-nothing to stop a concurrent update in between: 100 concurrent `$inc` of one field leave it at about 10,
-and conditional updates on a version field all "succeed". Inserts of the same `_id` do conflict reliably.
-So a document that several handlers may change is changed only while holding its lock: a document
-inserted under the lock's name, deleted when done, and taken over when its holder died (after `ttl`).
-Within one process an asyncio lock queues the contenders first, so the database sees one at a time.
+A document that several handlers may change is changed only while holding its lock: a document inserted
+under the lock's name, deleted when done, and taken over when its holder died (after `ttl`). Within one
+process an asyncio lock queues the contenders first, so the database sees one at a time.
 """
 
 import asyncio
@@ -53,8 +50,7 @@ class DocumentLocks:
     async def _claim_takeover(self, key: str, dead_token: str) -> bool:
         """Remove a dead holder's lock, if this contender is the one to do it.
 
-        FerretDB deletes `{"_id": key, "token": dead}` by finding the document first and deleting by `_id`
-        after: a contender that found the dead lock just before another replaced it would delete the live
+        A conditional delete is not atomic on FerretDB (see inovda_shared.mongo): a contender that found the dead lock just before another replaced it would delete the live
         one, and two would hold the lock (two replicas sent one email 20 ms apart that way). So the one
         contender that may delete a given dead lock is the one whose insert of a claim on it succeeds; the
         others wait for the new holder like anyone else. A claimant that dies (or fails) before deleting

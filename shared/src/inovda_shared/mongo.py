@@ -1,4 +1,25 @@
-"""MongoDB connection through PyMongo's AsyncMongoClient (the official successor of motor)."""
+"""MongoDB connection through PyMongo's AsyncMongoClient (the official successor of motor), and what the storage
+of every service is designed around: the one place that explains it (elsewhere: "FerretDB: see inovda_shared.mongo").
+
+Here the MongoDB-protocol server is FerretDB 1.24 on SQLite, which differs from MongoDB in four ways that shape
+every collection (measured by `scripts/ferretdb_atomicity_probe.py`; the README's "How it stays right and cheap"):
+
+1. **No transactions, no atomic update.** An update reads the document, changes it and writes it back, and a
+   concurrent update in between is lost (100 concurrent `$inc` of one field leave it near 10; conditional updates
+   on a version field all "succeed"; a delete by `{"_id": k, "token": t}` finds by the whole filter, then deletes
+   by `_id` alone). **Only an insert under a unique index is atomic.** So: versions and records are insert-only
+   under unique keys; a document several writers change is changed under a lock (`locks`); a change spanning
+   documents is written as a journal first and finished idempotently.
+2. **Only `{"_id": ...}` is cheap.** A find, update or delete by exactly `{"_id": ...}` uses the index (with the
+   project's patch, `deploy/ferretdb/patches/`); any other filter, `$in` included, reads the whole collection.
+   So hot paths read and write by `_id` only, and what must be scanned is kept in small sets (pending keys).
+3. **Every write costs a round trip of its own** (SQLite writes one at a time): concurrent single inserts and
+   deletes are grouped into one command (`batching`).
+4. **Documents cost in proportion to their size and nesting** (converted to and from JSON inside SQLite): bulky
+   fields nobody filters on are stored compressed.
+
+On MongoDB the same code is correct too; the locks and journals only cost a few small writes.
+"""
 
 from typing import Any
 

@@ -13,8 +13,7 @@ Only the handler that recorded a batch publishes it right away; anything left pe
 the process died) is published by the relay. Publishing is at-least-once; every event carries a stable
 message id so consumers can drop repeats.
 
-FerretDB finds, updates and deletes a document cheaply only when the filter is exactly `{"_id": ...}`;
-every other filter reads the whole collection. All writes here are of that shape.
+Every write here is by `_id`, and the relay reads only the small pending set (FerretDB: see inovda_shared.mongo).
 """
 
 import contextlib
@@ -95,7 +94,7 @@ class Outbox:
             lease = candidate.get("lease_until")
             if lease is not None and lease > now:
                 continue
-            # Updates are not atomic on FerretDB: two relays may both take a lease and both publish.
+            # Updates are not atomic (see inovda_shared.mongo): two relays may both take a lease and both publish.
             # That only duplicates a publication, which the stable message ids make harmless.
             record = await self._records.find_one({"_id": candidate["_id"]})
             if record is None:

@@ -1,15 +1,11 @@
 """Versioned storage for units, region profiles and innovations.
 
 Each kind has `<kind>_versions`: the history, one document per version, `_id` = `<entity>#<version>`, unique
-also by the message that created it. Versions are only ever inserted: an insert under a unique index is the
-one write FerretDB makes atomic (see `inovda_shared.locks`), and of two concurrent writers of the same
-entity the loser meets the unique `_id` and retries with the next number. A redelivered message finds the
-version it created and gets the same answer.
-
-Everything on the hot path is read by `_id`: FerretDB 1.x reads a whole collection for any other filter,
-and an update costs more the larger its collection. So the latest version is found by reading
-`<entity>#1`, `#2`, ... until one is missing: a few reads for an entity with a few versions, whatever else
-is stored.
+also by the message that created it. Versions are only ever inserted, and everything on the hot path is read
+by `_id` (FerretDB: see inovda_shared.mongo): of two concurrent writers of the same entity the loser meets the
+unique `_id` and retries with the next number, and a redelivered message finds the version it created and
+gets the same answer. The latest version is found by reading `<entity>#1`, `#2`, ... until one is missing: a
+few reads for an entity with a few versions, whatever else is stored.
 """
 
 import datetime as dt
@@ -77,10 +73,6 @@ class VersionedCollection:
                 assert created is not None
                 return Saved(created["version"], changed=True)
             return Saved(version, changed=True)
-
-    async def latest(self, entity: str) -> Document | None:
-        document = await self.latest_version(entity)
-        return document["data"] if document else None
 
     async def history(self, entity: str) -> list[Document]:
         cursor = self._versions.find({"entity_id": entity}).sort("version", ASCENDING)

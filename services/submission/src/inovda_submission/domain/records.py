@@ -30,11 +30,19 @@ def unit_id(region_code: str, unit_code: str) -> str:
     return f"{region_code}/{unit_code}"
 
 
+def profile_id(region_code: str, year: int) -> str:
+    return f"{region_code}/{year}"
+
+
+def innovation_id(source: str, external_id: str) -> str:
+    return f"{source}/{external_id}"
+
+
 def entity_id(model: IntakeModel) -> str:
     if isinstance(model, UnitUpsert):
         return unit_id(model.region_code, model.unit_code)
     if isinstance(model, RegionProfile):
-        return f"{model.region_code}/{model.year}"
+        return profile_id(model.region_code, model.year)
     if isinstance(model, InnovationReport):
-        return f"{model.source}/{model.external_id}"
+        return innovation_id(model.source, model.external_id)
     raise TypeError(f"no identity for {type(model).__name__}")
