@@ -3,8 +3,8 @@
 A handler awaits `insert_one` or `delete_one` as usual and gets that document's own outcome (a
 `DuplicateKeyError` for a taken `_id` or unique key). Meanwhile the writes of every handler that reached
 the same point in the same moment go out together: 32 documents in one `insert_many` cost FerretDB about
-what two single inserts do (it writes one at a time: see inovda_shared.mongo). Alone, a write waits for nothing but the next
-turn of the event loop.
+what two single inserts do (it writes one at a time: see inovda_shared.mongo). Alone, a write waits for
+nothing but the next turn of the event loop.
 """
 
 import asyncio

@@ -50,8 +50,9 @@ class DocumentLocks:
     async def _claim_takeover(self, key: str, dead_token: str) -> bool:
         """Remove a dead holder's lock, if this contender is the one to do it.
 
-        A conditional delete is not atomic on FerretDB (see inovda_shared.mongo): a contender that found the dead lock just before another replaced it would delete the live
-        one, and two would hold the lock (two replicas sent one email 20 ms apart that way). So the one
+        A conditional delete is not atomic on FerretDB (see inovda_shared.mongo): a contender that found the dead
+        lock just before another replaced it would delete the live one, and two would hold the lock (two
+        replicas sent one email 20 ms apart that way). So the one
         contender that may delete a given dead lock is the one whose insert of a claim on it succeeds; the
         others wait for the new holder like anyone else. A claimant that dies (or fails) before deleting
         leaves its claim: once that is `ttl` old, the next generation of claim is free to take. Claims stay
