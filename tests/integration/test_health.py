@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from inovda_shared.http import HttpServer
 from inovda_submission.app import create_app
 from inovda_submission.settings import SubmissionSettings
 from tests.support import samples
+from tests.support.infra import LOCAL_AMQP_URL
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.integration
@@ -80,6 +82,10 @@ async def test_live_ready_and_metrics(submission_settings: SubmissionSettings, e
 
 
 @pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the local broker's rabbitmqctl")
+@pytest.mark.skipif(
+    os.environ.get("AMQP_URL", LOCAL_AMQP_URL) != LOCAL_AMQP_URL,
+    reason="closes the connection with the local node's rabbitmqctl; AMQP_URL names another broker",
+)
 async def test_readiness_follows_the_broker_connection(submission_settings: SubmissionSettings) -> None:
     name = f"health-test-{uuid.uuid4().hex[:8]}"
     settings = submission_settings.model_copy(update={"instance_name": name})
