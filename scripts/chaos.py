@@ -70,6 +70,7 @@ from aio_pika.abc import (  # noqa: E402
 )
 from aiosmtpd.smtp import SMTP, Envelope, Session  # noqa: E402
 
+from inovda_cli import samples  # noqa: E402
 from inovda_cli.broker_access import render  # noqa: E402
 from inovda_cli.deadletters import list_dead_letters, request_email_resends  # noqa: E402
 from inovda_cli.mailsink import MailSink  # noqa: E402
@@ -90,7 +91,6 @@ from inovda_shared.contracts.vocabulary import BASIC_SERVICE_AFFAIRS, SPD_INDICA
 from inovda_shared.mongo import connect  # noqa: E402
 from inovda_shared.topology import EVENTS_EXCHANGE, INTAKE_EXCHANGE, SERVICE_QUEUES  # noqa: E402
 from inovda_submission.domain.records import entity_id  # noqa: E402
-from tests.support import samples  # noqa: E402
 
 RABBITMQ_BIN = Path(os.environ.get("RABBITMQ_BIN_DIR", "/usr/lib/rabbitmq/bin"))
 FERRETDB_BIN = ROOT / "var/bin/ferretdb"
