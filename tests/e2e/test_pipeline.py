@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from inovda_cli import samples
 from inovda_cli.mailsink import MailSink
 from inovda_cli.processes import ServiceProcess, free_port
 from inovda_cli.publish import IntakeMessage, publish_messages
-from tests.support import samples
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.e2e

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from inovda_cli import samples
 from inovda_cli.processes import ServiceProcess
 from inovda_cli.publish import IntakeMessage, publish_messages
-from tests.support import samples
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.e2e

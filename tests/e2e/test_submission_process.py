@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from inovda_cli import samples
 from inovda_cli.processes import ServiceProcess
 from inovda_cli.publish import IntakeMessage, publish_messages
-from tests.support import samples
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.e2e

@@ -21,6 +21,7 @@ import pytest
 from aiormq.exceptions import ChannelAccessRefused
 from faststream import FastStream
 
+from inovda_cli import samples
 from inovda_cli.broker_access import render_file
 from inovda_cli.processes import free_port
 from inovda_notification.app import create_app as create_notification_app
@@ -29,7 +30,6 @@ from inovda_scoring.app import create_app as create_scoring_app
 from inovda_scoring.settings import ScoringSettings
 from inovda_submission.app import create_app as create_submission_app
 from inovda_submission.settings import SubmissionSettings
-from tests.support import samples
 from tests.support.infra import LOCAL_AMQP_URL
 from tests.support.probe import EventProbe
 

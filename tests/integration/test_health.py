@@ -12,11 +12,11 @@ import uuid
 
 import pytest
 
+from inovda_cli import samples
 from inovda_cli.publish import IntakeMessage, publish_messages
 from inovda_shared.http import HttpServer
 from inovda_submission.app import create_app
 from inovda_submission.settings import SubmissionSettings
-from tests.support import samples
 from tests.support.infra import LOCAL_AMQP_URL
 from tests.support.probe import EventProbe
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from faststream.rabbit import RabbitBroker
 
+from inovda_cli import samples
 from inovda_cli.deadletters import list_dead_letters, replay_dead_letters, request_email_resends
 from inovda_cli.mailsink import MailSink, ReceivedEmail
 from inovda_cli.processes import free_port
@@ -36,7 +37,6 @@ from inovda_shared.messaging import OutgoingEvent, publish_events
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import OutboxRelay
 from inovda_shared.topology import NOTIFICATION_QUEUE, declare_topology
-from tests.support import samples
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.integration

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from faststream.rabbit import RabbitBroker
 
+from inovda_cli import samples
 from inovda_cli.publish import IntakeMessage, publish_messages
 from inovda_scoring.adapters.readmodel import ScoringStore
 from inovda_scoring.app import create_app as create_scoring_app
@@ -22,7 +23,6 @@ from inovda_shared.contracts.intake import InnovationReport, RegionProfile, Unit
 from inovda_shared.messaging import OutgoingEvent, publish_events
 from inovda_shared.mongo import connect
 from inovda_submission.settings import SubmissionSettings
-from tests.support import samples
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.integration

@@ -18,13 +18,13 @@ import pytest
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient, monitoring
 
+from inovda_cli import samples
 from inovda_scoring.adapters.readmodel import ScoringStore
 from inovda_scoring.service import Incoming, ScoringService
 from inovda_shared.contracts.events import InnovationSubmitted, RegionProfileUpdated
 from inovda_shared.contracts.intake import InnovationReport, RegionProfile
 from inovda_shared.outbox import OutboxRelay
 from inovda_shared.topology import declare_topology
-from tests.support import samples
 
 pytestmark = pytest.mark.integration
 

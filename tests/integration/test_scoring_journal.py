@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from faststream.rabbit import RabbitBroker
 
+from inovda_cli import samples
 from inovda_scoring.adapters.readmodel import ScoringStore
 from inovda_scoring.service import Incoming, ScoringService
 from inovda_shared.contracts.events import InnovationSubmitted
@@ -21,7 +22,6 @@ from inovda_shared.contracts.intake import InnovationReport
 from inovda_shared.mongo import Document, connect
 from inovda_shared.outbox import OutboxRelay
 from inovda_shared.topology import declare_topology
-from tests.support import samples
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.integration

@@ -10,6 +10,7 @@ import pytest
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
 
+from inovda_cli import samples
 from inovda_cli.deadletters import list_dead_letters, replay_dead_letters
 from inovda_cli.publish import IntakeMessage, publish_messages
 from inovda_shared.mongo import connect
@@ -21,7 +22,6 @@ from inovda_submission.handlers import build_router
 from inovda_submission.service import IntakeDelivery, IntakeService
 from inovda_submission.settings import SubmissionSettings
 from inovda_submission.views import SubmissionViews
-from tests.support import samples
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.integration

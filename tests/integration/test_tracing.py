@@ -9,6 +9,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from inovda_cli import samples
 from inovda_cli.mailsink import MailSink
 from inovda_cli.processes import free_port
 from inovda_cli.publish import IntakeMessage, publish_messages
@@ -18,7 +19,6 @@ from inovda_scoring.app import create_app as create_scoring_app
 from inovda_scoring.settings import ScoringSettings
 from inovda_submission.app import create_app as create_submission_app
 from inovda_submission.settings import SubmissionSettings
-from tests.support import samples
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.integration

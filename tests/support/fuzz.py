@@ -13,12 +13,12 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from inovda_cli import samples
 from inovda_notification.domain import EXPLANATIONS
 from inovda_shared.contracts.events import UNKNOWN_SOURCE
 from inovda_shared.contracts.intake import INTAKE_MODELS, IntakeModel
 from inovda_shared.contracts.vocabulary import GOVERNMENT_AFFAIRS, SID_INDICATOR_IDS, SPD_INDICATOR_IDS
 from inovda_submission.domain.validation import MAX_BODY_BYTES, Rejection, parse_intake
-from tests.support import samples
 
 UNIT, PROFILE, INNOVATION = "unit.upsert.v1", "region.profile.v1", "innovation.report.v1"
 ACCEPTED = "accepted"

@@ -11,6 +11,7 @@ import pytest
 from faststream.rabbit import QueueType, RabbitBroker, RabbitQueue, RabbitRouter, TestRabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
 
+from inovda_cli import samples
 from inovda_notification.handlers import build_router as notification_router
 from inovda_notification.service import NotificationService
 from inovda_scoring.handlers import build_router as scoring_router
@@ -36,7 +37,6 @@ from inovda_shared.topology import (
 )
 from inovda_submission.handlers import build_router as submission_router
 from inovda_submission.service import IntakeService
-from tests.support import samples
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
 

@@ -5,13 +5,13 @@ import json
 import random
 from collections.abc import Collection, Mapping
 
+from inovda_cli import samples
 from inovda_scoring.domain.index import full_totals
 from inovda_scoring.domain.maturity import InnovationScore, score_innovation
 from inovda_scoring.domain.path import RegionState
 from inovda_scoring.domain.rubric import Rubric
 from inovda_shared.contracts.intake import InnovationReport
 from inovda_shared.contracts.vocabulary import BASIC_SERVICE_AFFAIRS, SID_INDICATOR_IDS, SPD_INDICATOR_IDS
-from tests.support import samples
 
 MANDATORY = ("16", "17", "32", "33", "35")
 # The least an eligible innovation can claim: every mandatory indicator at level 1 (maturity 3+2+2+3+4 = 14).

@@ -3,10 +3,10 @@
 import json
 from typing import Any
 
+from inovda_cli import samples
 from inovda_scoring.domain import InnovationScore, load_rubric, score_innovation
 from inovda_scoring.domain.potential import improvement_potential, top_improvements
 from inovda_shared.contracts.intake import InnovationReport
-from tests.support import samples
 
 RUBRIC = load_rubric(2026)
 

@@ -3,10 +3,10 @@
 import json
 from typing import Any
 
+from inovda_cli import samples
 from inovda_shared.contracts.intake import UnitUpsert
 from inovda_submission.domain.authentication import authenticate
 from inovda_submission.domain.validation import Rejection, parse_intake
-from tests.support import samples
 
 USERS = {"sys-simpeg": "simpeg", "sys-e-inovasi": "e-inovasi"}
 

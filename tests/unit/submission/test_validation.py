@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
+from inovda_cli import samples
 from inovda_shared.contracts.intake import InnovationReport, RegionProfile, UnitUpsert
 from inovda_submission.domain.records import content_hash, message_key
 from inovda_submission.domain.validation import MAX_BODY_BYTES, Rejection, parse_intake
-from tests.support import samples
 
 
 def encode(body: Any) -> bytes:

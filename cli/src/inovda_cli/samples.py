@@ -1,4 +1,5 @@
-"""Realistic intake bodies for Kukar (region 64.02), overridable field by field."""
+"""Realistic intake bodies for Kukar (region 64.02), overridable field by field: the tests' messages, and the
+chaos suite's."""
 
 from typing import Any
 
