@@ -76,7 +76,7 @@ from inovda_cli.mailsink import MailSink  # noqa: E402
 from inovda_cli.processes import ServiceProcess, free_port  # noqa: E402
 from inovda_cli.scoring import scoring_library  # noqa: E402
 from inovda_notification.domain import predicate_changed  # noqa: E402
-from inovda_scoring.adapters.readmodel import ScoringStore  # noqa: E402
+from inovda_scoring.adapters.store import ScoringStore  # noqa: E402
 from inovda_scoring.domain import (  # noqa: E402
     InnovationScore,
     compute_index,
