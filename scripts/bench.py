@@ -35,17 +35,19 @@ from inovda_cli.demo_data import innovation_messages, profile_message, units
 from inovda_cli.mailsink import MailSink
 from inovda_cli.processes import ServiceProcess, free_port
 from inovda_cli.publish import IntakeMessage
-from inovda_scoring.adapters.readmodel import (
-    Placement,
+from inovda_scoring.adapters.store import (
     ScoringStore,
-    kept_candidates,
-    member_id,
+    candidates_document,
+    innovation_document,
     packed,
-    region_key,
+    region_increments,
     unpacked,
 )
-from inovda_scoring.domain import score_innovation
-from inovda_scoring.service import Incoming, ScoringService, _region_increments, rubric_for
+from inovda_scoring.domain import load_rubric, score_innovation
+from inovda_scoring.domain.placement import region_key
+from inovda_scoring.domain.region import Candidate, kept_candidates, member_id
+from inovda_scoring.domain.revision import ScoredRevision
+from inovda_scoring.service import Incoming, ScoringService
 from inovda_shared.contracts.events import InnovationSubmitted
 from inovda_shared.contracts.intake import InnovationReport
 from inovda_shared.mongo import Document
@@ -522,8 +524,8 @@ def submitted(body: dict[str, Any], revision: int = 1) -> InnovationSubmitted:
     )
 
 
-def seed_documents(stored: int, regions: int, service: ScoringService) -> Iterator[tuple[str, list[Document]]]:
-    """The read model as the service writes it: innovations, region aggregates with their path candidates,
+def seed_documents(stored: int, regions: int) -> Iterator[tuple[str, list[Document]]]:
+    """The store as the service writes it: innovations, region aggregates with their path candidates,
     compliance counts.
 
     Scoring every seeded innovation would take minutes at 100k, so 40 realistic templates are scored once
@@ -532,11 +534,10 @@ def seed_documents(stored: int, regions: int, service: ScoringService) -> Iterat
     templates = []
     for body in report_bodies(40, "TPL", seed=7):
         report = InnovationReport.model_validate_json(json.dumps(body))
-        rubric = rubric_for(report.year)
+        rubric = load_rubric(report.year)
         score = score_innovation(report, rubric)
-        placement = Placement(report.region_code, report.year, report.unit_code)
-        document = service._innovation_document(submitted(body), score, placement, None, rubric)
-        templates.append((report, document, score.contribution()))
+        revision = ScoredRevision.of(submitted(body), score, rubric, previous=None, scored_at=dt.datetime.now(dt.UTC))
+        templates.append((report, innovation_document(revision), score.contribution()))
 
     region_docs: dict[str, Document] = {}
     compliance_docs: dict[str, Document] = {}
@@ -554,7 +555,7 @@ def seed_documents(stored: int, regions: int, service: ScoringService) -> Iterat
              "profile_version": 1},
         )  # fmt: skip
         region["version"] += 1
-        for name, amount in _region_increments(contribution.delta(None)).items():
+        for name, amount in region_increments(contribution.delta(None)).items():
             scope, _, affair = name.partition(".")
             if affair:
                 region[scope][affair] = region[scope].get(affair, 0) + amount
@@ -562,15 +563,11 @@ def seed_documents(stored: int, regions: int, service: ScoringService) -> Iterat
                 region[name] += amount
         detail = unpacked(template["detail"])
         detail["facts"] = {**detail["facts"], "external_id": external_id, "unit_code": unit_code}
+        member = member_id(report.source, external_id)
         region["candidates"] = kept_candidates(
             region["candidates"],
-            member_id(report.source, external_id),
-            {
-                "member": member_id(report.source, external_id),
-                "potential": template["potential"],
-                "revision": 1,
-                "facts": detail["facts"],
-            },
+            member,
+            Candidate(member, template["potential"], 1, detail["facts"]),
             keep=2 * SCORING_PATH_CANDIDATES,
         )
         batch.append(
@@ -597,7 +594,7 @@ def seed_documents(stored: int, regions: int, service: ScoringService) -> Iterat
     if batch:
         yield "innovations", batch
     for region in region_docs.values():
-        region["candidates"] = packed(region["candidates"])
+        region["candidates"] = packed(candidates_document(region["candidates"]))
     yield "regions", list(region_docs.values())
     yield "compliance", list(compliance_docs.values())
 
@@ -627,7 +624,7 @@ async def measure_scoring(
             path_steps=10,
         )
         started = time.perf_counter()
-        for collection, documents in seed_documents(stored, regions, service):
+        for collection, documents in seed_documents(stored, regions):
             for start in range(0, len(documents), 1000):
                 await client[SCORING_SEED_DATABASE][collection].insert_many(documents[start : start + 1000])
             if time.perf_counter() - started > seed_budget:

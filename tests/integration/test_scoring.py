@@ -13,11 +13,11 @@ from faststream.rabbit import RabbitBroker
 
 from inovda_cli import samples
 from inovda_cli.publish import IntakeMessage, publish_messages
-from inovda_scoring.adapters.readmodel import ScoringStore
+from inovda_scoring.adapters.store import ScoringStore
 from inovda_scoring.app import create_app as create_scoring_app
 from inovda_scoring.domain import compute_index, full_totals, load_rubric, score_innovation
-from inovda_scoring.service import ScoringService
 from inovda_scoring.settings import ScoringSettings
+from inovda_scoring.views import ScoringViews
 from inovda_shared.contracts.events import InnovationSubmitted, RegionProfileUpdated, UnitRegistered
 from inovda_shared.contracts.intake import InnovationReport, RegionProfile, UnitUpsert
 from inovda_shared.messaging import OutgoingEvent, publish_events
@@ -88,11 +88,9 @@ def unit_event(unit_code: str, version: int = 1, **overrides: Any) -> UnitRegist
     return UnitRegistered(version=version, unit=unit, registered_at=NOW)
 
 
-def queries(settings: ScoringSettings) -> tuple[ScoringService, Any]:
+def queries(settings: ScoringSettings) -> tuple[ScoringViews, Any]:
     client = connect(settings.mongodb_url)
-    store = ScoringStore(client[settings.mongodb_database])
-    service = ScoringService(store, relay=None, clock=lambda: NOW, path_candidates=25, path_steps=10)  # type: ignore[arg-type]
-    return service, client
+    return ScoringViews(ScoringStore(client[settings.mongodb_database])), client
 
 
 async def test_one_innovation_through_the_pipeline_gives_the_hand_computed_index(

@@ -19,7 +19,7 @@ from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient, monitoring
 
 from inovda_cli import samples
-from inovda_scoring.adapters.readmodel import ScoringStore
+from inovda_scoring.adapters.store import ScoringStore
 from inovda_scoring.service import Incoming, ScoringService
 from inovda_shared.contracts.events import InnovationSubmitted, RegionProfileUpdated
 from inovda_shared.contracts.intake import InnovationReport, RegionProfile

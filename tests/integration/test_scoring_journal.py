@@ -15,11 +15,15 @@ import pytest
 from faststream.rabbit import RabbitBroker
 
 from inovda_cli import samples
-from inovda_scoring.adapters.readmodel import ScoringStore
+from inovda_scoring.adapters.store import ScoringStore
+from inovda_scoring.domain.compliance import UnitCounts
+from inovda_scoring.domain.placement import Placement
+from inovda_scoring.domain.revision import ScoredRevision
 from inovda_scoring.service import Incoming, ScoringService
+from inovda_scoring.views import ScoringViews
 from inovda_shared.contracts.events import InnovationSubmitted
 from inovda_shared.contracts.intake import InnovationReport
-from inovda_shared.mongo import Document, connect
+from inovda_shared.mongo import connect
 from inovda_shared.outbox import OutboxRelay
 from inovda_shared.topology import declare_topology
 from tests.support.probe import EventProbe
@@ -43,13 +47,13 @@ class DyingStore(ScoringStore):
             self.dies_at = None
             raise ProcessDiedError(step)
 
-    async def apply_compliance(self, key: str, counted: Document, seq: int, create: Document | None) -> None:
+    async def apply_compliance(self, placement: Placement, counts: UnitCounts, *, create: bool) -> None:
         self._die_here("unit counts")
-        await super().apply_compliance(key, counted, seq, create)
+        await super().apply_compliance(placement, counts, create=create)
 
-    async def replace_innovation(self, key: str, document: Document, seq: int) -> None:
+    async def replace_innovation(self, revision: ScoredRevision, seq: int) -> None:
         self._die_here("innovation document")
-        await super().replace_innovation(key, document, seq)
+        await super().replace_innovation(revision, seq)
 
 
 @pytest.fixture
@@ -83,7 +87,7 @@ def submitted(external_id: str, unit_code: str = "DINKES") -> InnovationSubmitte
 
 async def counts(service: ScoringService) -> dict[str, Any]:
     store = service._store
-    incremental, from_scratch = await service.recomputed_index("64.02", 2026)
+    incremental, from_scratch = await ScoringViews(store).recomputed_index("64.02", 2026)
     units = {doc["unit_code"]: doc["innovations"] for doc in await store.compliance_of("64.02", 2026)}
     return {"n": incremental.n, "consistent": incremental == from_scratch, "units": units}
 

@@ -1,19 +1,18 @@
 """The scoring questions an operator asks: where does the region stand, what would lift it, what if.
 
-These read the scoring service's read model through its own library (`ScoringService`), never by hand.
+These read the scoring service's store through its own queries (`ScoringViews`), never by hand.
 Texts are in Bahasa Indonesia: they are read by the innovation office.
 """
 
-import datetime as dt
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from pydantic import TypeAdapter
 
-from inovda_scoring.adapters.readmodel import ScoringStore
+from inovda_scoring.adapters.store import ScoringStore
 from inovda_scoring.domain import IndexFigures, PathPlan, WhatIfChange
-from inovda_scoring.service import ScoringService
+from inovda_scoring.views import ScoringViews
 from inovda_shared.indonesian import format_number
 from inovda_shared.mongo import Document, connect
 
@@ -21,12 +20,10 @@ CHANGES = TypeAdapter(WhatIfChange)
 
 
 @asynccontextmanager
-async def scoring_library(mongodb_url: str, database: str) -> AsyncIterator[ScoringService]:
+async def scoring_library(mongodb_url: str, database: str) -> AsyncIterator[ScoringViews]:
     client = connect(mongodb_url)
     try:
-        store = ScoringStore(client[database])
-        # Queries only: nothing is published, so no relay is needed.
-        yield ScoringService(store, relay=None, clock=lambda: dt.datetime.now(dt.UTC), path_candidates=0, path_steps=0)  # type: ignore[arg-type]
+        yield ScoringViews(ScoringStore(client[database]))
     finally:
         await client.close()
 

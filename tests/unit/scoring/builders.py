@@ -8,8 +8,8 @@ from collections.abc import Collection, Mapping
 from inovda_cli import samples
 from inovda_scoring.domain.index import full_totals
 from inovda_scoring.domain.maturity import InnovationScore, score_innovation
-from inovda_scoring.domain.path import RegionState
 from inovda_scoring.domain.rubric import Rubric
+from inovda_scoring.domain.whatif import RegionState
 from inovda_shared.contracts.intake import InnovationReport
 from inovda_shared.contracts.vocabulary import BASIC_SERVICE_AFFAIRS, SID_INDICATOR_IDS, SPD_INDICATOR_IDS
 

@@ -9,17 +9,17 @@ from pydantic import TypeAdapter, ValidationError
 
 from inovda_scoring.domain.index import RegionTotals
 from inovda_scoring.domain.maturity import score_innovation
-from inovda_scoring.domain.path import (
+from inovda_scoring.domain.planner import plan_path
+from inovda_scoring.domain.rubric import load_rubric
+from inovda_scoring.domain.whatif import (
     AddInnovations,
     MakeEligible,
     RegionState,
     SetSidClaim,
     SetSpdLevel,
     WhatIfChange,
-    plan_path,
     what_if,
 )
-from inovda_scoring.domain.rubric import load_rubric
 from inovda_shared.contracts.vocabulary import BASIC_SERVICE_AFFAIRS
 from tests.unit.scoring.builders import (
     KUKAR_SPD,

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from inovda_scoring.domain.index import Contribution, RegionTotals, TotalsDelta, compute_index, full_totals
 from inovda_scoring.domain.maturity import Claim, InnovationFacts, score_facts
-from inovda_scoring.domain.path import RegionState, SetSidClaim, SetSpdLevel, plan_path, what_if
+from inovda_scoring.domain.planner import plan_path
 from inovda_scoring.domain.rubric import Rubric, available_years, load_rubric
+from inovda_scoring.domain.whatif import RegionState, SetSidClaim, SetSpdLevel, what_if
 from inovda_shared.contracts.vocabulary import BASIC_SERVICE_AFFAIRS, SID_INDICATOR_IDS, SPD_INDICATOR_IDS
 
 MANDATORY = ("16", "17", "32", "33", "35")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inovda_notification.domain import predicate_changed
-from inovda_scoring.adapters.readmodel import ScoringStore
+from inovda_scoring.adapters.store import ScoringStore
 from inovda_scoring.domain import InnovationScore, compute_index, full_totals, load_rubric, score_innovation
 from inovda_shared.contracts.events import RegionIndexUpdated
 from inovda_shared.contracts.intake import InnovationReport, RegionProfile

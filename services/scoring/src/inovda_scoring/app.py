@@ -12,7 +12,7 @@ from inovda_shared.outbox import OutboxRelay
 from inovda_shared.runtime import DOCUMENTED_BROKER, new_broker, service_app
 from inovda_shared.topology import SCORING_QUEUE
 
-from .adapters.readmodel import ScoringStore
+from .adapters.store import ScoringStore
 from .domain import available_years, load_rubric
 from .handlers import build_router
 from .service import ScoringService

@@ -1,1 +1,1 @@
-"""The scoring service's own read model in MongoDB."""
+"""The scoring service's storage in MongoDB, and its metrics."""

@@ -1,8 +1,11 @@
-"""Pure scoring logic: the yearly rubric, innovation maturity, the region index, what-if and the path.
+"""Pure scoring logic: the yearly rubric, innovation maturity, the region index, what-if and the path, and
+the rules of what scoring keeps (`region`, `compliance`, `journal`).
 
-Nothing here does I/O beyond reading the packaged rubric files.
+Nothing here does I/O beyond reading the packaged rubric files. The names below are the library the CLI and
+the portal use.
 """
 
+from .arithmetic import ArithmeticMismatchError
 from .index import (
     Contribution,
     IndexFigures,
@@ -22,22 +25,22 @@ from .maturity import (
     score_facts,
     score_innovation,
 )
-from .path import (
+from .planner import PathPlan, plan_path
+from .rubric import Rubric, RubricError, UnknownRubricYear, available_years, load_rubric, parse_rubric
+from .whatif import (
     AddInnovations,
     MakeEligible,
-    PathPlan,
     RegionState,
     SetSidClaim,
     SetSpdLevel,
     WhatIfChange,
     apply_change,
-    plan_path,
     what_if,
 )
-from .rubric import Rubric, RubricError, UnknownRubricYear, available_years, load_rubric, parse_rubric
 
 __all__ = [
     "AddInnovations",
+    "ArithmeticMismatchError",
     "Claim",
     "Contribution",
     "EligibilityGap",

@@ -14,14 +14,10 @@ from inovda_shared.contracts.events import IndicatorScore
 from inovda_shared.contracts.fields import Level
 from inovda_shared.contracts.intake import InnovationReport
 from inovda_shared.contracts.vocabulary import BASIC_SERVICE_AFFAIRS, Stage
+from inovda_shared.indonesian import format_date
 
 from .index import Contribution
 from .rubric import Rubric
-
-_MONTHS = (
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
-    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
-)  # fmt: skip
 
 
 class Claim(BaseModel):
@@ -128,7 +124,7 @@ def indicator_score(rubric: Rubric, indicator_id: str, claim: Claim) -> int:
 def eligibility_gaps(facts: InnovationFacts, rubric: Rubric) -> list[EligibilityGap]:
     """Every reason the innovation is not counted, in a fixed order; empty when it is eligible."""
     rule = rubric.eligibility
-    window = f"antara {indonesian_date(rule.applied_from)} dan {indonesian_date(rule.applied_to)}"
+    window = f"antara {format_date(rule.applied_from)} dan {format_date(rule.applied_to)}"
     gaps: list[EligibilityGap] = []
     if facts.stage != rule.stage:
         gaps.append(EligibilityGap(f"Tahapan masih '{facts.stage}'; hanya inovasi tahap {rule.stage} yang dihitung."))
@@ -137,7 +133,7 @@ def eligibility_gaps(facts: InnovationFacts, rubric: Rubric) -> list[Eligibility
     elif not rule.applied_from <= facts.applied_on <= rule.applied_to:
         gaps.append(
             EligibilityGap(
-                f"Mulai diterapkan {indonesian_date(facts.applied_on)}; "
+                f"Mulai diterapkan {format_date(facts.applied_on)}; "
                 f"hanya inovasi yang mulai diterapkan {window} yang dihitung."
             )
         )
@@ -187,7 +183,3 @@ def made_eligible(facts: InnovationFacts, rubric: Rubric) -> InnovationFacts:
             "claims": claims,
         }
     )
-
-
-def indonesian_date(day: dt.date) -> str:
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"

@@ -1,0 +1,329 @@
+"""The scoring service's storage: its domain records as MongoDB documents.
+
+- `innovations`: the latest scored revision of each innovation (`ScoredRevision`).
+- `regions`: one `Region` per region and year, with the journal of its last change (`inovda_scoring.domain.journal`).
+- `compliance`: one document per region, year and unit, counting its innovations (`UnitCounts`).
+- `units`: the units of each region, from `unit.registered`.
+- `locks`: everything of one region-year is changed under that region-year's lock (see `inovda_shared.locks`).
+
+Each event reads and writes a fixed handful of documents, each by `_id` (FerretDB: see `inovda_shared.mongo`),
+and no document grows with the innovations stored: the cost of an event is flat. Bulky nested data the
+database never filters on is stored `packed` (compressed JSON): FerretDB spends its time converting documents
+to and from JSON, about in proportion to their size and nesting.
+"""
+
+import json
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from pymongo import ASCENDING
+
+from inovda_shared.contracts.intake import UnitUpsert
+from inovda_shared.locks import DocumentLocks
+from inovda_shared.messaging import OutgoingEvent
+from inovda_shared.mongo import AsyncDatabase, Document
+from inovda_shared.outbox import Outbox
+
+from ..domain import Contribution, RegionTotals, TotalsDelta
+from ..domain.compliance import ComplianceChange, UnitCounts
+from ..domain.journal import Journal
+from ..domain.placement import Placement, region_key
+from ..domain.region import Candidate, Region, RegionChange, member_id
+from ..domain.revision import ScoredRevision
+
+
+def packed(value: Any) -> bytes:
+    return zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 1)
+
+
+def unpacked(value: bytes | None, default: Any = None) -> Any:
+    return default if value is None else json.loads(zlib.decompress(value))
+
+
+# --- the documents of the domain's records ----------------------------------------------------------
+
+
+def placement_document(placement: Placement) -> Document:
+    return {"region_code": placement.region_code, "year": placement.year, "unit_code": placement.unit_code}
+
+
+def placement_of(document: Mapping[str, Any]) -> Placement:
+    return Placement(document["region_code"], document["year"], document["unit_code"])
+
+
+def _revision_fields(revision: ScoredRevision) -> Document:
+    """The revision's document without its time and with its detail as plain JSON (as a journal holds it)."""
+    previous = revision.previous_placement
+    return {
+        "source": revision.source,
+        "external_id": revision.external_id,
+        "title": revision.title,
+        "revision": revision.revision,
+        "placement": placement_document(revision.placement),
+        "previous_placement": placement_document(previous) if previous is not None else None,
+        "maturity": revision.maturity,
+        "eligible": revision.eligible,
+        "contribution": revision.contribution.model_dump(mode="json"),
+        "potential": revision.potential,
+        "detail": dict(revision.detail),
+    }
+
+
+def _revision_of(fields: Mapping[str, Any], detail: Mapping[str, Any], scored_at: Any) -> ScoredRevision:
+    previous = fields.get("previous_placement")
+    return ScoredRevision(
+        source=fields["source"],
+        external_id=fields["external_id"],
+        title=fields["title"],
+        revision=fields["revision"],
+        placement=placement_of(fields["placement"]),
+        previous_placement=placement_of(previous) if previous else None,
+        maturity=fields["maturity"],
+        eligible=fields["eligible"],
+        contribution=Contribution.model_validate(fields["contribution"]),
+        potential=fields.get("potential", 0),
+        detail=detail,
+        scored_at=scored_at,
+    )
+
+
+def innovation_document(revision: ScoredRevision) -> Document:
+    fields = _revision_fields(revision)
+    return {**fields, "detail": packed(fields["detail"]), "scored_at": revision.scored_at}
+
+
+def revision_of(document: Mapping[str, Any]) -> ScoredRevision:
+    return _revision_of(document, unpacked(document["detail"]), document["scored_at"])
+
+
+def journal_document(journal: Journal) -> Document:
+    return {
+        "region": journal.region,
+        "seq": journal.seq,
+        "innovation_key": journal.innovation.key,
+        "scored_at": journal.innovation.scored_at,
+        "correlation_id": journal.correlation_id,
+        "content": packed(
+            {
+                "innovation": _revision_fields(journal.innovation),
+                "compliance": [
+                    {
+                        "placement": placement_document(change.placement),
+                        "innovations": change.innovations,
+                        "eligible": change.eligible,
+                    }
+                    for change in journal.compliance
+                ],
+                "events": [event.to_document() for event in journal.events],
+            }
+        ),
+    }
+
+
+def journal_of(document: Mapping[str, Any]) -> Journal:
+    content = unpacked(document["content"])
+    innovation = content["innovation"]
+    return Journal(
+        document["region"],
+        document["seq"],
+        _revision_of(innovation, innovation["detail"], document["scored_at"]),
+        tuple(
+            ComplianceChange(placement_of(change["placement"]), change["innovations"], change["eligible"])
+            for change in content["compliance"]
+        ),
+        tuple(OutgoingEvent.from_document(event) for event in content["events"]),
+        document["correlation_id"],
+    )
+
+
+def candidate_of(entry: Mapping[str, Any]) -> Candidate:
+    return Candidate(entry["member"], entry["potential"], entry["revision"], entry["facts"])
+
+
+def candidates_document(candidates: Mapping[str, Candidate]) -> dict[str, Document]:
+    return {
+        member: {
+            "member": candidate.member,
+            "potential": candidate.potential,
+            "revision": candidate.revision,
+            "facts": candidate.facts,
+        }
+        for member, candidate in candidates.items()
+    }
+
+
+def region_of(document: Mapping[str, Any]) -> Region:
+    journal = document.get("journal")
+    return Region(
+        region_code=document["region_code"],
+        year=document["year"],
+        version=document.get("version", 0),
+        spd_levels=document.get("spd_levels") or {},
+        profile_version=document.get("profile_version", 0),
+        totals=RegionTotals(
+            sum_maturity=int(document.get("sum_maturity", 0)),
+            n=int(document.get("n", 0)),
+            affair_counts={affair: int(count) for affair, count in (document.get("affairs") or {}).items()},
+        ),
+        candidates={member: candidate_of(entry) for member, entry in unpacked(document.get("candidates"), {}).items()},
+        announced=unpacked(document.get("last")),
+        journal=journal_of(journal) if journal else None,
+    )
+
+
+def region_increments(delta: TotalsDelta) -> dict[str, int]:
+    """The `$inc` of a region document that applies `delta` to its totals."""
+    return {
+        "sum_maturity": delta.sum_maturity,
+        "n": delta.n,
+        **{f"affairs.{affair}": count for affair, count in delta.affair_counts.items()},
+    }
+
+
+def unit_counts_of(document: Mapping[str, Any]) -> UnitCounts:
+    return UnitCounts(
+        innovations=document["innovations"],
+        eligible=document["eligible"],
+        version=document["version"],
+        announced=document.get("last"),
+        applied_seq=document.get("applied_seq", 0),
+    )
+
+
+def _of_region(region_code: str, year: int) -> Document:
+    return {"placement.region_code": region_code, "placement.year": year}
+
+
+class ScoringStore:
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
+        self.innovations = database["innovations"]
+        self.units = database["units"]
+        self.regions = database["regions"]
+        self.compliance = database["compliance"]
+        self.outbox = Outbox(database["outbox"])
+        self.locks = DocumentLocks(database["locks"])
+
+    async def ensure_indexes(self) -> None:
+        # For reports and checks only; the event path reads by _id.
+        await self.innovations.create_index([("placement.region_code", ASCENDING), ("placement.year", ASCENDING)])
+        await self.units.create_index("region_code")
+        await self.compliance.create_index([("region_code", ASCENDING), ("year", ASCENDING)])
+
+    # --- innovations ------------------------------------------------------------------------------
+
+    async def innovation(self, key: str) -> ScoredRevision | None:
+        document = await self.innovations.find_one({"_id": key})
+        return revision_of(document) if document is not None else None
+
+    async def applied_seq(self, innovation_key: str) -> int:
+        """The journal number the innovation's document was last brought to (0: none)."""
+        stored = await self.innovations.find_one({"_id": innovation_key}, {"applied_seq": 1})
+        return int((stored or {}).get("applied_seq", 0))
+
+    async def replace_innovation(self, revision: ScoredRevision, seq: int) -> None:
+        """Store the revision as of journal `seq`."""
+        document = {**innovation_document(revision), "applied_seq": seq}
+        await self.innovations.replace_one({"_id": revision.key}, document, upsert=True)
+
+    # Queries over a region-year (reports and checks; each reads the whole collection on FerretDB).
+
+    async def candidates_of(self, region_code: str, year: int) -> list[Candidate]:
+        """Every stored innovation of the region-year as a path candidate."""
+        projection = {"source": 1, "external_id": 1, "revision": 1, "potential": 1, "detail": 1}
+        return [
+            Candidate(
+                member_id(doc["source"], doc["external_id"]),
+                doc.get("potential", 0),
+                doc["revision"],
+                unpacked(doc["detail"])["facts"],
+            )
+            async for doc in self.innovations.find(_of_region(region_code, year), projection)
+        ]
+
+    async def contributions_of(self, region_code: str, year: int) -> list[Contribution]:
+        cursor = self.innovations.find(_of_region(region_code, year), {"contribution": 1})
+        return [Contribution.model_validate(doc["contribution"]) async for doc in cursor]
+
+    async def maturities_of(self, region_code: str, year: int) -> list[tuple[int, bool]]:
+        cursor = self.innovations.find(_of_region(region_code, year), {"maturity": 1, "eligible": 1})
+        return [(int(doc["maturity"]), bool(doc["eligible"])) async for doc in cursor]
+
+    # --- regions: the caller holds the region-year's lock -------------------------------------------
+
+    async def region(self, key: str) -> Region | None:
+        document = await self.regions.find_one({"_id": key})
+        return region_of(document) if document is not None else None
+
+    async def region_of(self, region_code: str, year: int) -> Region:
+        """The region-year, or an empty one when nothing of it is stored."""
+        return await self.region(region_key(region_code, year)) or Region(region_code, year)
+
+    async def _update_region(self, region: Region, update: dict[str, Any], *, create: bool) -> None:
+        if create:
+            update["$setOnInsert"] = {"region_code": region.region_code, "year": region.year}
+        await self.regions.update_one({"_id": region.key}, update, upsert=create)
+
+    async def commit_change(self, change: RegionChange, *, create: bool) -> None:
+        """The change's totals, candidates, journal (and announced index) in the region's one write."""
+        region = change.region
+        changes: Document = {"candidates": packed(candidates_document(region.candidates))}
+        if change.announces:
+            changes["last"] = packed(region.announced)
+        if region.journal is not None:
+            changes["journal"] = journal_document(region.journal)
+        update = {"$set": {**changes, "version": region.version}, "$inc": region_increments(change.delta)}
+        await self._update_region(region, update, create=create)
+
+    async def save_profile(self, region: Region, *, create: bool) -> None:
+        """Store the region's SPD levels and the profile version they come from."""
+        changes = {"spd_levels": dict(region.spd_levels), "profile_version": region.profile_version}
+        await self._update_region(region, {"$set": {**changes, "version": region.version}}, create=create)
+
+    async def mark_region_announced(self, key: str, content: Mapping[str, Any]) -> None:
+        await self.regions.update_one({"_id": key}, {"$set": {"last": packed(content)}})
+
+    # --- compliance: the caller holds the region-year's lock -----------------------------------------
+
+    async def unit_counts(self, placement: Placement) -> UnitCounts | None:
+        document = await self.compliance.find_one({"_id": placement.compliance})
+        return unit_counts_of(document) if document is not None else None
+
+    async def apply_compliance(self, placement: Placement, counts: UnitCounts, *, create: bool) -> None:
+        """Set the unit's counts as of their journal (`counts.applied_seq`)."""
+        counted = {
+            **counts.content,
+            "version": counts.version,
+            "last": dict(counts.announced) if counts.announced is not None else None,
+            "applied_seq": counts.applied_seq,
+        }
+        update: dict[str, Any] = {"$set": counted}
+        if create:
+            update["$setOnInsert"] = placement_document(placement)
+        await self.compliance.update_one({"_id": placement.compliance}, update, upsert=create)
+
+    async def compliance_of(self, region_code: str, year: int) -> list[Document]:
+        return await self.compliance.find({"region_code": region_code, "year": year}).to_list(None)
+
+    # --- units ---------------------------------------------------------------------------------------
+
+    async def save_unit(self, unit: UnitUpsert, version: int) -> bool:
+        """Store the unit unless a newer version is stored; the caller holds the unit's lock."""
+        key = f"{unit.region_code}/{unit.unit_code}"
+        stored = await self.units.find_one({"_id": key}, {"version": 1})
+        if stored is not None and stored["version"] >= version:
+            return False
+        document = {
+            "region_code": unit.region_code,
+            "unit_code": unit.unit_code,
+            "name": unit.name,
+            "kind": unit.kind,
+            "parent_code": unit.parent_code,
+            "active": unit.active,
+            "version": version,
+        }
+        await self.units.replace_one({"_id": key}, document, upsert=True)
+        return True
+
+    async def units_of(self, region_code: str) -> list[Document]:
+        return [document async for document in self.units.find({"region_code": region_code}).sort("_id", 1)]

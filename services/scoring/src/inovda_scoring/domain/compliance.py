@@ -1,0 +1,76 @@
+"""Unit compliance: how many innovations each unit has in a region-year, and when that is announced."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from inovda_shared.contracts.events import UnitComplianceUpdated
+
+from .index import Contribution
+from .placement import Placement
+
+
+@dataclass(frozen=True)
+class ComplianceChange:
+    """What one innovation's change does to one unit's counts."""
+
+    placement: Placement
+    innovations: int
+    eligible: int
+
+
+def compliance_changes(
+    placement: Placement, previous: Placement | None, contribution: Contribution, before: Contribution | None
+) -> tuple[ComplianceChange, ...]:
+    """How the unit counts change: one more innovation for a new one, a move between units, or its eligibility."""
+    eligible_now = int(contribution.eligible)
+    if previous is None or before is None:
+        return (ComplianceChange(placement, 1, eligible_now),)
+    eligible_before = int(before.eligible)
+    if previous.compliance != placement.compliance:
+        return (ComplianceChange(previous, -1, -eligible_before), ComplianceChange(placement, 1, eligible_now))
+    if eligible_now != eligible_before:
+        return (ComplianceChange(placement, 0, eligible_now - eligible_before),)
+    return ()
+
+
+@dataclass(frozen=True)
+class UnitCounts:
+    """One unit's innovations of a region-year; `announced` is what its last `unit.compliance.updated` said,
+    and `applied_seq` the number of the region's journal these counts were last brought to."""
+
+    innovations: int = 0
+    eligible: int = 0
+    version: int = 0
+    announced: Mapping[str, int] | None = None
+    applied_seq: int = 0
+
+    @property
+    def content(self) -> dict[str, int]:
+        return {"innovations": self.innovations, "eligible": self.eligible}
+
+    def counting(self, change: ComplianceChange, seq: int) -> "UnitCounts":
+        """The counts after `change`, as of journal `seq`; announced as they were."""
+        return replace(
+            self,
+            innovations=self.innovations + change.innovations,
+            eligible=self.eligible + change.eligible,
+            version=self.version + 1,
+            applied_seq=seq,
+        )
+
+    @property
+    def announcement_due(self) -> bool:
+        return self.content != self.announced
+
+    def announcement(self, placement: Placement) -> UnitComplianceUpdated:
+        return UnitComplianceUpdated(
+            region_code=placement.region_code,
+            year=placement.year,
+            unit_code=placement.unit_code,
+            version=self.version,
+            compliant=self.innovations > 0,
+            **self.content,
+        )
+
+    def announced_now(self) -> "UnitCounts":
+        return replace(self, announced=self.content)
