@@ -18,9 +18,11 @@ from faststream.rabbit import RabbitBroker
 from inovda_cli.mailsink import MailSink
 from inovda_cli.processes import free_port
 from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender, UncertainDeliveryError, message_id
-from inovda_notification.adapters.store import COMMITTING, SENT, CommitMarks, NotificationStore
-from inovda_notification.delivery import Delivery, DeliveryPolicy
-from inovda_notification.domain import EmailMessage
+from inovda_notification.adapters.store import CommitMarks, NotificationStore
+from inovda_notification.app import build_delivery
+from inovda_notification.delivery import Delivery
+from inovda_notification.domain import EmailChange, EmailMessage, EmailStatus
+from inovda_notification.settings import NotificationSettings
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import OutboxRelay
 
@@ -144,7 +146,7 @@ def delivery(
     store: NotificationStore, marks: CommitMarks, mail: MailSink, broker: RabbitBroker, at: dt.datetime = NOW
 ) -> Delivery:
     relay = OutboxRelay([store.outbox], broker, 1.0)
-    return Delivery(store, marks, sender_for(mail), relay, broker, DeliveryPolicy(), lambda: at)
+    return build_delivery(NotificationSettings(), store, marks, sender_for(mail), relay, broker, lambda: at)
 
 
 async def test_an_email_whose_sender_died_after_the_mark_is_recorded_as_sent_and_not_sent_again(
@@ -171,7 +173,7 @@ async def test_an_email_whose_sender_died_after_the_mark_is_recorded_as_sent_and
         replica.wait()
     stored = await first.email(message.dedupe_key)
     assert stored is not None
-    assert stored["status"] == COMMITTING
+    assert stored.status == EmailStatus.COMMITTING
     # The dead replica's lock expires after 30 s; a test need not wait for it.
     await second.emails.database["locks"].delete_many({})
 
@@ -181,7 +183,7 @@ async def test_an_email_whose_sender_died_after_the_mark_is_recorded_as_sent_and
     assert [item.dedupe_key for item in mail.received] == [message.dedupe_key]
     stored = await second.email(message.dedupe_key)
     assert stored is not None
-    assert (stored["status"], stored["confirmed"], stored["attempts"]) == (SENT, False, 1)
+    assert (stored.status, stored.confirmed, stored.attempts) == (EmailStatus.SENT, False, 1)
     assert await second.due_emails(NOW + dt.timedelta(days=1)) == []
     record = await second.emails.database["outbox"].find_one({"_id": f"sent:{message.dedupe_key}"})
     assert record is not None
@@ -197,14 +199,15 @@ async def test_an_operator_can_resend_an_email_in_doubt_but_never_a_confirmed_on
     await sender.record([in_doubt, confirmed], "corr-1")
     await sender.deliver(confirmed.dedupe_key)
     # As a crash after the mark leaves it, and the mail server's log shows it never arrived.
-    await store.update_email(in_doubt.dedupe_key, {"status": SENT, "attempts": 1, "sent_at": NOW, "confirmed": False})
+    in_doubt_now = EmailChange(status=EmailStatus.SENT, attempts=1, sent_at=NOW, confirmed=False)
+    await store.update_email(in_doubt.dedupe_key, in_doubt_now)
 
     for key in (in_doubt.dedupe_key, confirmed.dedupe_key):
         await sender.resend(key)
     assert sorted(item.dedupe_key for item in mail.received) == sorted([in_doubt.dedupe_key, confirmed.dedupe_key])
     stored = await store.email(in_doubt.dedupe_key)
     assert stored is not None
-    assert (stored["status"], stored["confirmed"]) == (SENT, True)
+    assert (stored.status, stored.confirmed) == (EmailStatus.SENT, True)
 
 
 async def test_an_email_the_server_refused_after_the_mark_goes_back_to_pending_and_is_sent_later(
@@ -217,8 +220,8 @@ async def test_an_email_the_server_refused_after_the_mark_goes_back_to_pending_a
     await delivery(store, marks, mail, broker).deliver(message.dedupe_key)
     stored = await store.email(message.dedupe_key)
     assert stored is not None
-    assert (stored["status"], stored["attempts"]) == ("pending", 1)
-    assert "451" in stored["last_error"]
+    assert (stored.status, stored.attempts) == ("pending", 1)
+    assert "451" in str(stored.last_error)
 
     mail.refusing = False
     later = delivery(store, marks, mail, broker, at=NOW + dt.timedelta(minutes=1))
@@ -226,7 +229,7 @@ async def test_an_email_the_server_refused_after_the_mark_goes_back_to_pending_a
     assert [item.dedupe_key for item in mail.received] == [message.dedupe_key]
     stored = await store.email(message.dedupe_key)
     assert stored is not None
-    assert (stored["status"], stored["confirmed"], stored["attempts"]) == (SENT, True, 2)
+    assert (stored.status, stored.confirmed, stored.attempts) == (EmailStatus.SENT, True, 2)
 
 
 async def test_a_due_key_without_its_email_is_dropped_after_an_hour_and_holds_no_place_until_then(
