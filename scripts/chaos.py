@@ -75,7 +75,9 @@ from inovda_cli.deadletters import list_dead_letters, request_email_resends  # n
 from inovda_cli.mailsink import MailSink  # noqa: E402
 from inovda_cli.processes import ServiceProcess, free_port  # noqa: E402
 from inovda_cli.scoring import scoring_library  # noqa: E402
+from inovda_notification.adapters.store import NotificationStore  # noqa: E402
 from inovda_notification.domain import predicate_changed  # noqa: E402
+from inovda_notification.views import NotificationViews  # noqa: E402
 from inovda_scoring.adapters.readmodel import ScoringStore  # noqa: E402
 from inovda_scoring.domain import (  # noqa: E402
     InnovationScore,
@@ -1583,11 +1585,12 @@ async def _stored_emails(cluster: Cluster, keys: list[str]) -> dict[str, dict[st
             "sent_at",
             "last_error",
         )
+        views = NotificationViews(NotificationStore(client[DATABASES["notification"]]))
         found = {}
-        for key in keys:  # by _id, the one filter FerretDB looks up by index
-            document = await client[DATABASES["notification"]]["emails"].find_one({"_id": key})
-            if document is not None:
-                found[key] = {name: str(document[name]) for name in fields if name in document}
+        for key in keys:
+            email = await views.email(key)
+            if email is not None:
+                found[key] = {name: str(value) for name in fields if (value := getattr(email, name)) is not None}
         return found
     finally:
         await client.close()

@@ -23,6 +23,7 @@ from inovda_notification.app import build_delivery
 from inovda_notification.delivery import Delivery
 from inovda_notification.domain import EmailChange, EmailMessage, EmailStatus
 from inovda_notification.settings import NotificationSettings
+from inovda_notification.views import NotificationViews
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import OutboxRelay
 
@@ -171,7 +172,7 @@ async def test_an_email_whose_sender_died_after_the_mark_is_recorded_as_sent_and
     finally:
         replica.kill()  # SIGKILL: no handler, no finally, no lock released
         replica.wait()
-    stored = await first.email(message.dedupe_key)
+    stored = await NotificationViews(first).email(message.dedupe_key)
     assert stored is not None
     assert stored.status == EmailStatus.COMMITTING
     # The dead replica's lock expires after 30 s; a test need not wait for it.
@@ -181,10 +182,10 @@ async def test_an_email_whose_sender_died_after_the_mark_is_recorded_as_sent_and
     assert await delivery(second, marks, mail, broker).deliver_due() == 1
     await asyncio.sleep(0.5)
     assert [item.dedupe_key for item in mail.received] == [message.dedupe_key]
-    stored = await second.email(message.dedupe_key)
+    stored = await NotificationViews(second).email(message.dedupe_key)
     assert stored is not None
     assert (stored.status, stored.confirmed, stored.attempts) == (EmailStatus.SENT, False, 1)
-    assert await second.due_emails(NOW + dt.timedelta(days=1)) == []
+    assert await NotificationViews(second).emails_due(NOW + dt.timedelta(days=1)) == []
     record = await second.emails.database["outbox"].find_one({"_id": f"sent:{message.dedupe_key}"})
     assert record is not None
     assert json.loads(record["events"][0]["body"])["confirmed"] is False
@@ -205,7 +206,7 @@ async def test_an_operator_can_resend_an_email_in_doubt_but_never_a_confirmed_on
     for key in (in_doubt.dedupe_key, confirmed.dedupe_key):
         await sender.resend(key)
     assert sorted(item.dedupe_key for item in mail.received) == sorted([in_doubt.dedupe_key, confirmed.dedupe_key])
-    stored = await store.email(in_doubt.dedupe_key)
+    stored = await NotificationViews(store).email(in_doubt.dedupe_key)
     assert stored is not None
     assert (stored.status, stored.confirmed) == (EmailStatus.SENT, True)
 
@@ -218,7 +219,7 @@ async def test_an_email_the_server_refused_after_the_mark_goes_back_to_pending_a
     await delivery(store, marks, mail, broker).record([message], "corr-1")
     mail.refusing = True
     await delivery(store, marks, mail, broker).deliver(message.dedupe_key)
-    stored = await store.email(message.dedupe_key)
+    stored = await NotificationViews(store).email(message.dedupe_key)
     assert stored is not None
     assert (stored.status, stored.attempts) == ("pending", 1)
     assert "451" in str(stored.last_error)
@@ -227,7 +228,7 @@ async def test_an_email_the_server_refused_after_the_mark_goes_back_to_pending_a
     later = delivery(store, marks, mail, broker, at=NOW + dt.timedelta(minutes=1))
     await later.deliver_due()
     assert [item.dedupe_key for item in mail.received] == [message.dedupe_key]
-    stored = await store.email(message.dedupe_key)
+    stored = await NotificationViews(store).email(message.dedupe_key)
     assert stored is not None
     assert (stored.status, stored.confirmed, stored.attempts) == (EmailStatus.SENT, True, 2)
 
@@ -241,7 +242,7 @@ async def test_a_due_key_without_its_email_is_dropped_after_an_hour_and_holds_no
     await store.emails_due.insert_one({"_id": "orphan-old", "next_attempt_at": NOW - dt.timedelta(hours=2)})
     await store.emails_due.insert_one({"_id": "orphan-new", "next_attempt_at": NOW - dt.timedelta(minutes=5)})
     await delivery(store, marks, mail, broker).deliver_due()
-    assert sorted(await store.due_emails(NOW)) == ["orphan-new"]
+    assert sorted(await NotificationViews(store).emails_due(NOW)) == ["orphan-new"]
 
 
 async def test_on_shutdown_no_new_conversation_begins_and_the_email_stays_due(
@@ -256,6 +257,6 @@ async def test_on_shutdown_no_new_conversation_begins_and_the_email_stays_due(
     await stopping.deliver_due()
     await asyncio.sleep(0.5)
     assert mail.received == []
-    assert await store.due_emails(NOW) == [message.dedupe_key]
+    assert await NotificationViews(store).emails_due(NOW) == [message.dedupe_key]
     await delivery(stores[1], marks, mail, broker).deliver_due()  # another replica
     assert [item.dedupe_key for item in mail.received] == [message.dedupe_key]
