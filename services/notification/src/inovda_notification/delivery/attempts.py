@@ -12,6 +12,7 @@ from ..adapters.metrics import EMAILS
 from ..adapters.store import NotificationStore
 from ..domain.email_state import (
     Attempt,
+    Counted,
     Forget,
     NotMarked,
     NotYet,
@@ -31,7 +32,8 @@ from .rate_limits import RateLimits
 
 log = logging.getLogger(__name__)
 
-RECORDING = {
+# How each settlement's write is named in the log while a database outage makes it wait.
+RECORDING: dict[Counted | None, str] = {
     None: "undoing a mark",
     "sent": "recording a sent email",
     "sent_unconfirmed": "recording a sent email",
