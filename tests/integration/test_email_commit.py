@@ -18,9 +18,12 @@ from faststream.rabbit import RabbitBroker
 from inovda_cli.mailsink import MailSink
 from inovda_cli.processes import free_port
 from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender, UncertainDeliveryError, message_id
-from inovda_notification.adapters.store import COMMITTING, SENT, CommitMarks, NotificationStore
-from inovda_notification.delivery import Delivery, DeliveryPolicy
-from inovda_notification.domain import EmailMessage
+from inovda_notification.adapters.store import CommitMarks, NotificationStore
+from inovda_notification.app import build_delivery
+from inovda_notification.delivery import Delivery
+from inovda_notification.domain import EmailChange, EmailMessage, EmailStatus
+from inovda_notification.settings import NotificationSettings
+from inovda_notification.views import NotificationViews
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import OutboxRelay
 
@@ -144,7 +147,7 @@ def delivery(
     store: NotificationStore, marks: CommitMarks, mail: MailSink, broker: RabbitBroker, at: dt.datetime = NOW
 ) -> Delivery:
     relay = OutboxRelay([store.outbox], broker, 1.0)
-    return Delivery(store, marks, sender_for(mail), relay, broker, DeliveryPolicy(), lambda: at)
+    return build_delivery(NotificationSettings(), store, marks, sender_for(mail), relay, broker, lambda: at)
 
 
 async def test_an_email_whose_sender_died_after_the_mark_is_recorded_as_sent_and_not_sent_again(
@@ -169,9 +172,9 @@ async def test_an_email_whose_sender_died_after_the_mark_is_recorded_as_sent_and
     finally:
         replica.kill()  # SIGKILL: no handler, no finally, no lock released
         replica.wait()
-    stored = await first.email(message.dedupe_key)
+    stored = await NotificationViews(first).email(message.dedupe_key)
     assert stored is not None
-    assert stored["status"] == COMMITTING
+    assert stored.status == EmailStatus.COMMITTING
     # The dead replica's lock expires after 30 s; a test need not wait for it.
     await second.emails.database["locks"].delete_many({})
 
@@ -179,10 +182,10 @@ async def test_an_email_whose_sender_died_after_the_mark_is_recorded_as_sent_and
     assert await delivery(second, marks, mail, broker).deliver_due() == 1
     await asyncio.sleep(0.5)
     assert [item.dedupe_key for item in mail.received] == [message.dedupe_key]
-    stored = await second.email(message.dedupe_key)
+    stored = await NotificationViews(second).email(message.dedupe_key)
     assert stored is not None
-    assert (stored["status"], stored["confirmed"], stored["attempts"]) == (SENT, False, 1)
-    assert await second.due_emails(NOW + dt.timedelta(days=1)) == []
+    assert (stored.status, stored.confirmed, stored.attempts) == (EmailStatus.SENT, False, 1)
+    assert await NotificationViews(second).emails_due(NOW + dt.timedelta(days=1)) == []
     record = await second.emails.database["outbox"].find_one({"_id": f"sent:{message.dedupe_key}"})
     assert record is not None
     assert json.loads(record["events"][0]["body"])["confirmed"] is False
@@ -197,14 +200,15 @@ async def test_an_operator_can_resend_an_email_in_doubt_but_never_a_confirmed_on
     await sender.record([in_doubt, confirmed], "corr-1")
     await sender.deliver(confirmed.dedupe_key)
     # As a crash after the mark leaves it, and the mail server's log shows it never arrived.
-    await store.update_email(in_doubt.dedupe_key, {"status": SENT, "attempts": 1, "sent_at": NOW, "confirmed": False})
+    in_doubt_now = EmailChange(status=EmailStatus.SENT, attempts=1, sent_at=NOW, confirmed=False)
+    await store.update_email(in_doubt.dedupe_key, in_doubt_now)
 
     for key in (in_doubt.dedupe_key, confirmed.dedupe_key):
         await sender.resend(key)
     assert sorted(item.dedupe_key for item in mail.received) == sorted([in_doubt.dedupe_key, confirmed.dedupe_key])
-    stored = await store.email(in_doubt.dedupe_key)
+    stored = await NotificationViews(store).email(in_doubt.dedupe_key)
     assert stored is not None
-    assert (stored["status"], stored["confirmed"]) == (SENT, True)
+    assert (stored.status, stored.confirmed) == (EmailStatus.SENT, True)
 
 
 async def test_an_email_the_server_refused_after_the_mark_goes_back_to_pending_and_is_sent_later(
@@ -215,18 +219,18 @@ async def test_an_email_the_server_refused_after_the_mark_goes_back_to_pending_a
     await delivery(store, marks, mail, broker).record([message], "corr-1")
     mail.refusing = True
     await delivery(store, marks, mail, broker).deliver(message.dedupe_key)
-    stored = await store.email(message.dedupe_key)
+    stored = await NotificationViews(store).email(message.dedupe_key)
     assert stored is not None
-    assert (stored["status"], stored["attempts"]) == ("pending", 1)
-    assert "451" in stored["last_error"]
+    assert (stored.status, stored.attempts) == ("pending", 1)
+    assert "451" in str(stored.last_error)
 
     mail.refusing = False
     later = delivery(store, marks, mail, broker, at=NOW + dt.timedelta(minutes=1))
     await later.deliver_due()
     assert [item.dedupe_key for item in mail.received] == [message.dedupe_key]
-    stored = await store.email(message.dedupe_key)
+    stored = await NotificationViews(store).email(message.dedupe_key)
     assert stored is not None
-    assert (stored["status"], stored["confirmed"], stored["attempts"]) == (SENT, True, 2)
+    assert (stored.status, stored.confirmed, stored.attempts) == (EmailStatus.SENT, True, 2)
 
 
 async def test_a_due_key_without_its_email_is_dropped_after_an_hour_and_holds_no_place_until_then(
@@ -238,7 +242,7 @@ async def test_a_due_key_without_its_email_is_dropped_after_an_hour_and_holds_no
     await store.emails_due.insert_one({"_id": "orphan-old", "next_attempt_at": NOW - dt.timedelta(hours=2)})
     await store.emails_due.insert_one({"_id": "orphan-new", "next_attempt_at": NOW - dt.timedelta(minutes=5)})
     await delivery(store, marks, mail, broker).deliver_due()
-    assert sorted(await store.due_emails(NOW)) == ["orphan-new"]
+    assert sorted(await NotificationViews(store).emails_due(NOW)) == ["orphan-new"]
 
 
 async def test_on_shutdown_no_new_conversation_begins_and_the_email_stays_due(
@@ -253,6 +257,6 @@ async def test_on_shutdown_no_new_conversation_begins_and_the_email_stays_due(
     await stopping.deliver_due()
     await asyncio.sleep(0.5)
     assert mail.received == []
-    assert await store.due_emails(NOW) == [message.dedupe_key]
+    assert await NotificationViews(store).emails_due(NOW) == [message.dedupe_key]
     await delivery(stores[1], marks, mail, broker).deliver_due()  # another replica
     assert [item.dedupe_key for item in mail.received] == [message.dedupe_key]

@@ -17,8 +17,7 @@ from inovda_cli.mailsink import MailSink, ReceivedEmail
 from inovda_cli.processes import free_port
 from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender
 from inovda_notification.adapters.store import CommitMarks, NotificationStore
-from inovda_notification.app import create_app
-from inovda_notification.delivery import Delivery, DeliveryPolicy
+from inovda_notification.app import build_delivery, create_app
 from inovda_notification.domain import Renderer
 from inovda_notification.scheduler import Scheduler
 from inovda_notification.settings import NotificationSettings
@@ -281,7 +280,7 @@ async def schedulers(settings: NotificationSettings, mail: MailSink) -> AsyncIte
         marks = CommitMarks(settings.mongodb_url, settings.mongodb_database, "test")
         closers.append(marks.close)
         relay = OutboxRelay([store.outbox], broker, 1.0)
-        delivery = Delivery(store, marks, sender, relay, broker, DeliveryPolicy(), lambda: NOW)
+        delivery = build_delivery(settings, store, marks, sender, relay, broker, lambda: NOW)
         replicas.append(Scheduler(store, delivery, Renderer(), {}, WITA))
     yield replicas
     for client in clients:

@@ -4,14 +4,14 @@ python -m tests.support.one_email_sender MONGODB_URL DATABASE SMTP_PORT DEDUPE_K
 """
 
 import asyncio
-import datetime as dt
 import sys
 
 from faststream.rabbit import RabbitBroker
 
 from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender
 from inovda_notification.adapters.store import CommitMarks, NotificationStore
-from inovda_notification.delivery import Delivery, DeliveryPolicy
+from inovda_notification.app import build_delivery
+from inovda_notification.settings import NotificationSettings
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import OutboxRelay
 
@@ -23,7 +23,7 @@ async def main(mongodb_url: str, database: str, smtp_port: int, key: str) -> Non
     broker = RabbitBroker(logger=None)  # never connected: the process is killed before it would publish
     sender = SmtpSender(SmtpConfig("127.0.0.1", smtp_port, "Inovda <inovda@kukarkab.example>"))
     relay = OutboxRelay([store.outbox], broker, 1.0)
-    delivery = Delivery(store, marks, sender, relay, broker, DeliveryPolicy(), lambda: dt.datetime.now(dt.UTC))
+    delivery = build_delivery(NotificationSettings(), store, marks, sender, relay, broker)
     print("sending", flush=True)
     await delivery.deliver(key)
 

@@ -12,7 +12,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from inovda_notification.adapters.store import NotificationStore
 from inovda_notification.domain import predicate_changed
+from inovda_notification.views import NotificationViews
 from inovda_scoring.adapters.store import ScoringStore
 from inovda_scoring.domain import InnovationScore, compute_index, full_totals, load_rubric, score_innovation
 from inovda_shared.contracts.events import RegionIndexUpdated
@@ -454,11 +456,12 @@ async def _stored_emails(cluster: Cluster, keys: list[str]) -> dict[str, dict[st
             "sent_at",
             "last_error",
         )
+        views = NotificationViews(NotificationStore(client[DATABASES["notification"]]))
         found = {}
-        for key in keys:  # by _id, the one filter FerretDB looks up by index
-            document = await client[DATABASES["notification"]]["emails"].find_one({"_id": key})
-            if document is not None:
-                found[key] = {name: str(document[name]) for name in fields if name in document}
+        for key in keys:
+            email = await views.email(key)
+            if email is not None:
+                found[key] = {name: str(value) for name in fields if (value := getattr(email, name)) is not None}
         return found
     finally:
         await client.close()

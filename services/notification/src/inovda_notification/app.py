@@ -2,9 +2,11 @@
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from faststream import FastStream
+from faststream.rabbit import RabbitBroker
 
 from inovda_shared.contracts.events import NotificationFailed, NotificationSent
 from inovda_shared.logs import configure_logging
@@ -15,8 +17,8 @@ from inovda_shared.topology import NOTIFICATION_QUEUE
 
 from .adapters.smtp import SmtpConfig, SmtpSender
 from .adapters.store import CommitMarks, NotificationStore
-from .delivery import Delivery, DeliveryPolicy
-from .domain import ReminderSchedule, Renderer
+from .delivery import CommittingSender, Delivery, EmailAttempts, OutcomePublisher, RateLimits, Sender
+from .domain import ReminderSchedule, Renderer, RetryPolicy
 from .handlers import build_router
 from .scheduler import Scheduler
 from .service import NotificationService
@@ -25,6 +27,26 @@ from .settings import NotificationSettings
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def build_delivery(
+    settings: NotificationSettings,
+    store: NotificationStore,
+    marks: CommitMarks,
+    sender: Sender,
+    relay: OutboxRelay,
+    broker: RabbitBroker,
+    clock: Callable[[], dt.datetime] = now,
+) -> Delivery:
+    """The delivery of recorded emails, assembled (also by the tests that run a replica's delivery alone)."""
+    attempts = EmailAttempts(
+        store,
+        CommittingSender(sender, marks),
+        RateLimits(settings.rate_limit_per_domain_per_minute, settings.rate_limit_global_per_minute),
+        OutcomePublisher(store.outbox, relay, broker),
+        RetryPolicy.of(settings.smtp_max_attempts, settings.smtp_first_backoff_seconds),
+    )
+    return Delivery(store, attempts, clock)
 
 
 def create_app(settings: NotificationSettings) -> FastStream:
@@ -44,16 +66,10 @@ def create_app(settings: NotificationSettings) -> FastStream:
             starttls=settings.smtp_starttls,
         )
     )
-    policy = DeliveryPolicy(
-        max_attempts=settings.smtp_max_attempts,
-        first_backoff=dt.timedelta(seconds=settings.smtp_first_backoff_seconds),
-        per_domain_per_minute=settings.rate_limit_per_domain_per_minute,
-        global_per_minute=settings.rate_limit_global_per_minute,
-    )
     # Not closed on shutdown: a send that outlived the drain may still be writing its mark from its thread,
     # and a mark cut off by a closing client could be stored without the email going out. Exiting closes it.
     marks = CommitMarks(settings.mongodb_url, settings.mongodb_database, instance_name(settings))
-    delivery = Delivery(store, marks, sender, relay, broker, policy, now)
+    delivery = build_delivery(settings, store, marks, sender, relay, broker)
     renderer = Renderer()
     service = NotificationService(store, delivery, renderer, now)
     broker.include_router(build_router(service))

@@ -2,18 +2,17 @@
 the sent log.
 
 The sent log (`emails`) is keyed by each email's dedupe key: recording an email is an insert under a
-unique `_id`, the one write FerretDB makes atomic, so a redelivered event, a second replica running the
-same schedule, or a restart can record an email only once. An email's later changes (sent, retry,
-failed) are made under its lock (`inovda_shared.locks`), as are changes to one contact.
+unique `_id` (atomic, also on FerretDB: see inovda_shared.mongo), so a redelivered event, a second replica
+running the same schedule, or a restart can record an email only once. An email's later changes (its states:
+`domain.email_state`) are made under its lock (`inovda_shared.locks`), as are changes to one contact.
 
 The emails still to send have a key in `emails_due` (with their next attempt's time), written before the
 email and deleted once it is sent or failed: the delivery loop reads that small set instead of the whole
-sent log, which FerretDB would read in full for any filter but `{"_id": ...}`.
+sent log (any filter but `{"_id": ...}` reads it all; FerretDB: see inovda_shared.mongo).
 """
 
 import contextlib
 import datetime as dt
-from typing import Any
 
 from pymongo import ASCENDING, MongoClient
 
@@ -21,11 +20,7 @@ from inovda_shared.locks import DocumentLocks
 from inovda_shared.mongo import AsyncDatabase, Document, DuplicateKeyError
 from inovda_shared.outbox import Outbox
 
-from ..domain import EmailMessage, RegionContact, UnitContact
-
-PENDING, COMMITTING, SENT, FAILED = "pending", "committing", "sent", "failed"
-# Still to be settled by the delivery loop: a committing email is recorded as sent (without confirmation).
-UNSETTLED = (PENDING, COMMITTING)
+from ..domain import EmailChange, EmailMessage, EmailStatus, RegionContact, StoredEmail, UnitContact
 
 
 class NotificationStore:
@@ -134,7 +129,7 @@ class NotificationStore:
                     "subject": message.subject,
                     "text": message.text,
                     "html": message.html,
-                    "status": PENDING,
+                    "status": EmailStatus.PENDING.value,
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,
@@ -145,22 +140,23 @@ class NotificationStore:
             return False
         return True
 
-    async def email(self, key: str) -> Document | None:
-        return await self.emails.find_one({"_id": key})
+    async def email(self, key: str) -> StoredEmail | None:
+        document = await self.emails.find_one({"_id": key})
+        return _stored_email(document) if document else None
 
     async def due_emails(self, now: dt.datetime, limit: int = 50) -> list[str]:
         cursor = self.emails_due.find({"next_attempt_at": {"$lte": now}}, {"_id": 1}).limit(limit)
         return [document["_id"] async for document in cursor]
 
-    async def update_email(self, key: str, changes: dict[str, Any]) -> None:
-        """Change the email (under its lock), keeping its due key in step."""
-        await self.emails.update_one({"_id": key}, {"$set": changes})
-        status = changes.get("status", PENDING)
-        if status not in UNSETTLED:
+    async def update_email(self, key: str, change: EmailChange) -> None:
+        """Set the fields `change` names (under the email's lock), keeping its due key in step."""
+        fields = {name: _stored(value) for name, value in vars(change).items() if value is not None}
+        await self.emails.update_one({"_id": key}, {"$set": fields})
+        if change.status is not None and change.status.settled:
             await self.forget_due(key)
-        elif "next_attempt_at" in changes:
+        elif change.next_attempt_at is not None:
             await self.emails_due.update_one(
-                {"_id": key}, {"$set": {"next_attempt_at": changes["next_attempt_at"]}}, upsert=True
+                {"_id": key}, {"$set": {"next_attempt_at": change.next_attempt_at}}, upsert=True
             )
 
     async def due_since(self, key: str) -> dt.datetime:
@@ -172,8 +168,12 @@ class NotificationStore:
         await self.emails_due.delete_one({"_id": key})
 
 
-def message_of(document: Document) -> EmailMessage:
-    return EmailMessage(
+def _stored(value: object) -> object:
+    return value.value if isinstance(value, EmailStatus) else value
+
+
+def _stored_email(document: Document) -> StoredEmail:
+    message = EmailMessage(
         kind=document["kind"],
         dedupe_key=document["_id"],
         to=list(document["to"]),
@@ -181,6 +181,19 @@ def message_of(document: Document) -> EmailMessage:
         subject=document["subject"],
         text=document["text"],
         html=document["html"],
+    )
+    return StoredEmail(
+        message=message,
+        status=EmailStatus(document["status"]),
+        attempts=document["attempts"],
+        next_attempt_at=document["next_attempt_at"],
+        correlation_id=document.get("correlation_id") or message.dedupe_key,
+        created_at=document.get("created_at"),
+        confirmed=document.get("confirmed"),
+        sent_at=document.get("sent_at"),
+        last_error=document.get("last_error"),
+        committing_at=document.get("committing_at"),
+        committed_by=document.get("committed_by"),
     )
 
 
@@ -211,7 +224,12 @@ class CommitMarks:
         self._emails = self._client[database]["emails"]
 
     def mark(self, key: str, attempts: int, at: dt.datetime) -> None:
-        changes = {"status": COMMITTING, "attempts": attempts, "committing_at": at, "committed_by": self._instance}
+        changes = {
+            "status": EmailStatus.COMMITTING.value,
+            "attempts": attempts,
+            "committing_at": at,
+            "committed_by": self._instance,
+        }
         self._emails.update_one({"_id": key}, {"$set": changes})
 
     def close(self) -> None:

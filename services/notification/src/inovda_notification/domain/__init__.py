@@ -1,7 +1,9 @@
 """Pure notification logic: which emails exist, who gets them, their dedupe keys, the reminder schedule,
-and their rendering from the package's Jinja2 templates. No broker, database or SMTP here.
+their rendering from the package's Jinja2 templates, and an email's states from recorded to sent or failed.
+No broker, database or SMTP here.
 """
 
+from .email_state import EmailChange, EmailStatus, RetryPolicy, StoredEmail
 from .emails import (
     KindCompliance,
     WeeklyDigest,
@@ -24,8 +26,10 @@ from .schedule import FINAL_STAGE_ID, ReminderSchedule, ReminderStage, reminders
 __all__ = [
     "EXPLANATIONS",
     "FINAL_STAGE_ID",
+    "EmailChange",
     "EmailKind",
     "EmailMessage",
+    "EmailStatus",
     "ExplainedReason",
     "Improvement",
     "KindCompliance",
@@ -34,6 +38,8 @@ __all__ = [
     "ReminderStage",
     "RenderedBody",
     "Renderer",
+    "RetryPolicy",
+    "StoredEmail",
     "UnitContact",
     "WeeklyDigest",
     "compliance_by_kind",

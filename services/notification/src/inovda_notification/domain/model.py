@@ -5,8 +5,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from inovda_shared.contracts.intake import RegionProfile, UnitUpsert
-
 EmailKind = Literal["receipt", "rejection", "score", "reminder", "predicate_change", "weekly_digest"]
 
 # The contract already admits only header-safe addresses; contacts may come from anywhere, so check again.
@@ -25,18 +23,6 @@ class UnitContact:
     mentor_emails: Sequence[str] = ()
     active: bool = True
 
-    @classmethod
-    def from_upsert(cls, unit: UnitUpsert) -> "UnitContact":
-        return cls(
-            region_code=unit.region_code,
-            unit_code=unit.unit_code,
-            name=unit.name,
-            kind=unit.kind,
-            emails=tuple(unit.emails),
-            mentor_emails=tuple(unit.mentor_emails),
-            active=unit.active,
-        )
-
     def is_unit(self, region_code: str | None, unit_code: str | None) -> bool:
         return self.region_code == region_code and self.unit_code == unit_code
 
@@ -48,10 +34,6 @@ class RegionContact:
     region_code: str
     year: int
     admin_emails: Sequence[str]
-
-    @classmethod
-    def from_profile(cls, profile: RegionProfile) -> "RegionContact":
-        return cls(region_code=profile.region_code, year=profile.year, admin_emails=tuple(profile.admin_emails))
 
 
 @dataclass(frozen=True)
