@@ -137,8 +137,8 @@ async def _verify_stored(
     client = connect(cluster.ferret.url)
     try:
         # Submission: every revision of every accepted innovation stored once, as sent. One read of the history
-        # collection (`innovations_versions`, see inovda_submission.adapters.store): FerretDB reads a whole
-        # collection for any filter but `_id`, so one read per innovation would take minutes.
+        # collection (`innovations_versions`, see inovda_submission.adapters.store): any filter but `_id` reads
+        # the whole collection (see inovda_shared.mongo), so one read per innovation would take minutes.
         history = client[DATABASES["submission"]]["innovations_versions"]
         stored: dict[str, dict[int, Any]] = defaultdict(dict)
         async for document in history.find({}, {"entity_id": 1, "version": 1, "data": 1}):

@@ -8,8 +8,8 @@
 
 Each event reads and writes a fixed handful of documents, each by `_id` (FerretDB: see `inovda_shared.mongo`),
 and no document grows with the innovations stored: the cost of an event is flat. Bulky nested data the
-database never filters on is stored `packed` (compressed JSON): FerretDB spends its time converting documents
-to and from JSON, about in proportion to their size and nesting.
+database never filters on is stored `packed` (compressed JSON), since a document costs in proportion to its
+size and nesting.
 """
 
 import json
