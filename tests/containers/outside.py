@@ -25,9 +25,10 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from inovda_cli import demo_data
+from inovda_cli.broker_access import results_queue
 from inovda_notification.domain import predicate_changed
 from inovda_shared.contracts.events import RegionIndexUpdated
-from inovda_shared.topology import EVENTS_EXCHANGE, INTAKE_EXCHANGE, results_queue
+from inovda_shared.topology import EVENTS_EXCHANGE, INTAKE_EXCHANGE
 from tests.support import samples
 
 from .stack import OBSERVER_QUEUE
@@ -293,3 +294,25 @@ async def until(condition: Callable[[], bool], within: float, every: float = 0.5
             return False
         await asyncio.sleep(every)
     return True
+
+
+async def settle(
+    ledger: Ledger, mail_dir: Path, observer: Consumer, results: dict[str, Consumer], within: float, quiet: float = 10
+) -> tuple[dict[str, Any], float]:
+    """Until nothing is missing (or `within` seconds), then until `quiet` seconds pass without a new event or
+    email (a late second copy would show); the final outcome, and when nothing was missing any more."""
+
+    def complete() -> bool:
+        outcome = ledger.check(observer, results, emails(mail_dir))
+        return not (outcome["answers_missing"] or outcome["scores_missing"] or outcome["emails_missing"])
+
+    await until(complete, within)
+    completed = now()
+    seen = (len(observer.seen), sum(emails(mail_dir).values()))
+    quiet_since = now()
+    while now() - quiet_since < quiet:
+        await asyncio.sleep(1)
+        current = (len(observer.seen), sum(emails(mail_dir).values()))
+        if current != seen:
+            seen, quiet_since = current, now()
+    return ledger.check(observer, results, emails(mail_dir)), completed

@@ -24,6 +24,7 @@ PROJECT = "inovda-ctest"
 PREFIX = os.environ.get("INOVDA_IMAGE_PREFIX", "inovda")
 TAG = os.environ.get("INOVDA_TAG", "dev")
 GRACE_SECONDS = 45  # compose stop_grace_period of the services (their drain is 30 s)
+EXTRA_LABEL = "inovda-ctest.extra"  # containers a test starts with `docker run`, removed at the end
 OBSERVER = "inovda-observer"
 OBSERVER_QUEUE = "inovda.observer"
 # Published on 127.0.0.1 only, away from `make infra` (5672, 27017), `make compose-up` (45672, 47017, 41025)
@@ -44,7 +45,8 @@ COMPOSE_FILES = (
 def run(arguments: Sequence[str], timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(list(arguments), capture_output=True, text=True, timeout=timeout, check=False, cwd=REPO)
     if check and result.returncode != 0:
-        raise RuntimeError(f"{' '.join(arguments)}: exit {result.returncode}\n{result.stdout[-2000:]}{result.stderr[-3000:]}")
+        output = result.stdout[-2000:] + result.stderr[-3000:]
+        raise RuntimeError(f"{' '.join(arguments)}: exit {result.returncode}\n{output}")
     return result
 
 
@@ -156,7 +158,8 @@ class Stack:
         return f"amqp://{user}:{self.password(user)}@127.0.0.1:{PORTS['LOCAL_RABBITMQ_PORT']}/"
 
     def containers(self, service: str | None = None, running_only: bool = True) -> list[Container]:
-        arguments = ["docker", "ps", "--no-trunc", "--format", "{{.ID}} {{.Names}} {{.Label \"com.docker.compose.service\"}}"]
+        listing = '{{.ID}} {{.Names}} {{.Label "com.docker.compose.service"}}'
+        arguments = ["docker", "ps", "--no-trunc", "--format", listing]
         arguments += ["--filter", f"label=com.docker.compose.project={PROJECT}"]
         if not running_only:
             arguments.append("--all")
