@@ -88,6 +88,8 @@ def images(engine: None) -> None:
 def system(images: None) -> Iterator[Stack]:
     """The whole system up (every container healthy), torn down with its volumes at the end."""
     system = Stack()
+    if system.env_file.exists():  # what a run that was stopped short left behind
+        system.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", timeout=300, check=False)
     for port in stack.PORTS.values():
         if outside_port_taken(port):
             pytest.fail(

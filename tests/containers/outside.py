@@ -16,13 +16,13 @@ import email.policy
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractIncomingMessage
 
 from inovda_cli import demo_data
 from inovda_cli.broker_access import results_queue
@@ -92,24 +92,60 @@ class Seen:
 
 
 class Consumer:
-    """A robust consumer of one queue (it reconnects and consumes again after a broker restart), keeping the
-    first copy of each message id and counting the deliveries."""
+    """A consumer of one queue that connects again and consumes again after the broker went away, keeping the
+    first copy of each message id and counting the deliveries. (aio-pika's robust connection did not bring
+    back a consumer of a queue this user may not declare, the outside systems' results queues.)"""
 
-    def __init__(self, url: str, queue: str, declare: Callable[[aio_pika.abc.AbstractChannel], Any] | None = None):
+    def __init__(
+        self,
+        url: str,
+        queue: str,
+        declare: Callable[[aio_pika.abc.AbstractChannel], Awaitable[aio_pika.abc.AbstractQueue]] | None = None,
+    ) -> None:
         self._url = url
         self._queue = queue
         self._declare = declare
         self.seen: list[Seen] = []
         self.deliveries: Counter[str] = Counter()
+        self.reconnections = 0
         self.last_at = now()
-        self._connection: AbstractRobustConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._consuming = asyncio.Event()
 
     async def start(self) -> None:
-        self._connection = await aio_pika.connect_robust(self._url, timeout=15)
-        channel = await self._connection.channel()
-        await channel.set_qos(prefetch_count=200)
-        queue = await (self._declare(channel) if self._declare else channel.get_queue(self._queue, ensure=False))
-        await queue.consume(self._on_message)
+        self._task = asyncio.create_task(self._run())
+        await asyncio.wait_for(self._consuming.wait(), 60)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                connection = await aio_pika.connect(self._url, timeout=10)
+            except Exception:
+                await asyncio.sleep(1)
+                continue
+            closed = asyncio.Event()
+            connection.close_callbacks.add(lambda *_, event=closed: event.set())
+            try:
+                channel = await connection.channel()
+                await channel.set_qos(prefetch_count=200)
+                if self._declare is not None:
+                    queue = await self._declare(channel)
+                else:
+                    queue = await channel.get_queue(self._queue, ensure=False)
+                await queue.consume(self._on_message)
+                self._consuming.set()
+                await closed.wait()
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(connection.close(), 5)
+                raise
+            except Exception:
+                await asyncio.sleep(1)
+            finally:
+                if not connection.is_closed:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(connection.close(), 5)
+            self.reconnections += 1
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         key = message.message_id or f"no-id:{hash(message.body)}"
@@ -117,14 +153,17 @@ class Consumer:
         if self.deliveries[key] == 1:
             self.seen.append(Seen(message.routing_key or "", key, json.loads(message.body), now()))
         self.last_at = now()
-        await message.ack()
+        with contextlib.suppress(Exception):  # the connection went: the broker delivers it again
+            await message.ack()
 
     def of(self, prefix: str) -> list[Seen]:
         return [seen for seen in self.seen if seen.routing_key.startswith(prefix)]
 
     async def stop(self) -> None:
-        if self._connection is not None:
-            await self._connection.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 def observer(url: str) -> Consumer:
@@ -250,7 +289,7 @@ class Ledger:
             update = RegionIndexUpdated.model_validate(seen.body)
             if update.region_code == self.region and predicate_changed(update):
                 expected_emails[f"predicate:{update.region_code}/{update.year}:v{update.version}"] += 1
-        received = Counter({key: count for key, count in mail.items() if self._mine(key, reports)})
+        received = Counter({key: count for key, count in mail.items() if self.mine(key, reports)})
         return {
             "messages": len(mine),
             "answers": sum(len(seen) for seen in answered.values()),
@@ -267,7 +306,8 @@ class Ledger:
             "emails_unexpected": sorted(key for key in received if key not in expected_emails),
         }
 
-    def _mine(self, key: str, reports: set[str]) -> bool:
+    def mine(self, key: str, reports: set[str]) -> bool:
+        """Whether an email's dedupe key is about this ledger's region or messages."""
         kind, _, rest = key.partition(":")
         if kind == "predicate":
             return rest.startswith(f"{self.region}/")
