@@ -16,7 +16,8 @@
 #
 # Settings (environment): INOVDA_IMAGE_PREFIX (inovda), INOVDA_TAG (dev), INOVDA_BASE_IMAGE (a Python 3.11
 # base to use as it is, e.g. a mirror's python:3.11-slim@sha256:...; skips the registry probe),
-# INOVDA_DEBIAN_MIRROR (the mirror apt uses here), INOVDA_REBUILD_BASE=1 (make the local base again).
+# INOVDA_DEBIAN_MIRROR (the mirror apt uses here), INOVDA_REBUILD_BASE=1 (make the local base again),
+# INOVDA_RABBITMQ_VERSION (Debian's rabbitmq-server version to install; default: the Dockerfile's pin).
 # Timing of each step goes to stderr; the log of each build to var/images/<image>.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -140,7 +141,9 @@ done
 
 # A site without a registry: RabbitMQ, the SMTP sink and FerretDB (whose context is its binary and health
 # check, staged under var/images/).
-build "$prefix-rabbitmq:$tag" rabbitmq --build-arg "BASE_IMAGE=$debian_base" \
+rabbitmq_version=()
+if [ -n "${INOVDA_RABBITMQ_VERSION:-}" ]; then rabbitmq_version=(--build-arg "RABBITMQ_VERSION=$INOVDA_RABBITMQ_VERSION"); fi
+build "$prefix-rabbitmq:$tag" rabbitmq --build-arg "BASE_IMAGE=$debian_base" "${rabbitmq_version[@]}" \
   --file deploy/docker/local/rabbitmq.Dockerfile deploy/docker/local
 build "$prefix-mailsink:$tag" mailsink --build-arg "CLI_IMAGE=$prefix-cli:$tag" \
   --file deploy/docker/local/mailsink.Dockerfile deploy/docker/local
