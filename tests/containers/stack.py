@@ -149,7 +149,10 @@ class Stack:
         self.access_file.chmod(0o644)
         shutil.rmtree(self.mail_dir, ignore_errors=True)
         self.mail_dir.mkdir(parents=True)
-        os.chown(self.mail_dir, 10001, 10001)
+        try:
+            os.chown(self.mail_dir, 10001, 10001)  # the images' unprivileged user
+        except PermissionError:  # not root (a member of the docker group): anyone may write it
+            self.mail_dir.chmod(0o777)
 
     def password(self, user: str) -> str:
         return self.env["RABBITMQ_PASSWORD_" + user.upper().replace("-", "_")]

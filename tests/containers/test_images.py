@@ -74,7 +74,10 @@ def test_each_service_image_alone_turns_healthy_and_stops_cleanly(system: Stack,
         command = ["docker", "run", "--detach", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL"]
         command += ["--security-opt", "no-new-privileges:true", "--network", network, "--env-file", str(env_file)]
         command += ["--label", stack.EXTRA_LABEL, "--name", f"{stack.PROJECT}-alone-{service}", stack.image(service)]
-        started[service] = stack.run(command, timeout=60).stdout.strip()
+        try:
+            started[service] = stack.run(command, timeout=60).stdout.strip()
+        finally:
+            env_file.unlink()  # it holds the service's passwords
     began = time.monotonic()
     healthy_after: dict[str, float] = {}
     while len(healthy_after) < len(started) and time.monotonic() - began < 180:
