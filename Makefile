@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PACKAGES := shared services/submission services/scoring services/notification cli
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup infra infra-stop test lint demo asyncapi clean
+.PHONY: setup infra infra-stop test lint demo asyncapi clean images compose-up compose-down docker-engine docker-install
 
 setup: $(INSTALLED) var/bin/ferretdb
 
@@ -25,13 +25,18 @@ infra: setup
 infra-stop:
 	scripts/infra.sh stop
 
-test: infra
+# tests/containers need a Docker engine: installed here when missing (as root), started by the test session
+# when it is not running (and stopped after); without one they skip and say why (under CI=true they fail).
+test: infra docker-install
 	$(BIN)/pytest
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/src services/*/src cli/src tests scripts/ferretdb_atomicity_probe.py scripts/bench.py scripts/chaos.py
+	$(BIN)/ruff check deploy/docker/local
+	$(BIN)/ruff format --check deploy/docker/local
+	$(BIN)/mypy shared/src services/*/src cli/src tests scripts/ferretdb_atomicity_probe.py scripts/bench.py scripts/chaos.py \
+		deploy/docker/local/mailsink.py deploy/docker/local/ferretdb_ping.py
 
 demo: infra
 	$(BIN)/inovda demo
@@ -52,3 +57,22 @@ bench: infra
 .PHONY: chaos
 chaos: setup
 	$(BIN)/python scripts/chaos.py
+
+# Containers (README "Containers and scaling"). A Docker engine: Debian's docker.io, the compose v2 plugin, dockerd.
+docker-engine: docker-install
+	scripts/docker-engine.sh start
+
+docker-install:
+	@if [ "$$(id -u)" = 0 ]; then scripts/docker-engine.sh install; \
+	else echo "not root: not installing docker.io (tests/containers skip without an engine)"; fi
+
+# Every image: the services', the CLI's, RabbitMQ, FerretDB and an SMTP sink; a local base where no registry answers.
+images: setup var/bin/ferretdb
+	scripts/images.sh
+
+# The whole system from those images (docker-compose.yml + docker-compose.local.yml), every port on 127.0.0.1.
+compose-up:
+	scripts/compose.sh up
+
+compose-down:
+	scripts/compose.sh down

@@ -14,10 +14,14 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 WORKDIR /src
 RUN python -m venv /opt/venv
 COPY deploy/docker/constraints.txt deploy/docker/constraints.txt
+# Wheels that scripts/images.sh (`make images`) builds on the host: when there are any, pip installs from
+# them alone, with no index (a site without a registry or network; and no CA bundle needed in the build).
+COPY deploy/docker/wheelhouse /wheelhouse
 COPY shared shared
 COPY services/scoring services/scoring
 COPY cli cli
-RUN /opt/venv/bin/pip install --no-cache-dir --constraint deploy/docker/constraints.txt ./shared ./services/scoring ./cli \
+RUN if ls /wheelhouse/*.whl >/dev/null 2>&1; then set -- --no-index --find-links=/wheelhouse; fi \
+    && /opt/venv/bin/pip install --no-cache-dir "$@" --constraint deploy/docker/constraints.txt ./shared ./services/scoring ./cli \
     && /opt/venv/bin/pip uninstall --yes pip setuptools \
     && /opt/venv/bin/python -c "import inovda_cli.main"
 

