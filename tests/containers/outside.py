@@ -24,12 +24,11 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
-from inovda_cli import demo_data
+from inovda_cli import demo_data, samples
 from inovda_cli.broker_access import results_queue
 from inovda_notification.domain import predicate_changed
 from inovda_shared.contracts.events import RegionIndexUpdated
 from inovda_shared.topology import EVENTS_EXCHANGE, INTAKE_EXCHANGE
-from tests.support import samples
 
 from .stack import OBSERVER_QUEUE
 
