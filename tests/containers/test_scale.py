@@ -6,7 +6,7 @@ emails) go to the run's summary and the README."""
 import asyncio
 from typing import Any
 
-from inovda_shared.deadletters import list_dead_letters, request_email_resends
+from inovda_cli.deadletters import list_dead_letters, request_email_resends
 
 from . import faults, outside, stack
 from .outside import Consumer, Ledger, Publisher, now, problems, send, settle
