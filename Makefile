@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := shared services/submission services/scoring services/notification cli
+PACKAGES := shared services/submission services/scoring services/notification services/portal cli
 INSTALLED := $(VENV)/.installed
 
 .PHONY: setup infra infra-stop test lint demo asyncapi clean images compose-up compose-down docker-engine docker-install

@@ -44,10 +44,22 @@ def password_for(user: str, secrets_folder: Path) -> str:
     return stored.read_text().strip()
 
 
+def intake_sources(access: Mapping[str, Any]) -> dict[str, str]:
+    """Broker user -> the intake source it publishes for (the submission service's `SOURCE_USERS`): every
+    outside system, and a service that reports as one (the portal)."""
+    services = {
+        user: rights["intake_source"] for user, rights in access["services"].items() if "intake_source" in rights
+    }
+    return {**access["outside_systems"], **services}
+
+
 def render(access: Mapping[str, Any], passwords: Mapping[str, str]) -> dict[str, Any]:
     vhost = access["vhost"]
     systems: Mapping[str, str] = access["outside_systems"]
-    permissions = [{"user": user, "vhost": vhost, **rights} for user, rights in access["services"].items()]
+    permissions = [
+        {"user": user, "vhost": vhost, **{name: rights[name] for name in ("configure", "write", "read")}}
+        for user, rights in access["services"].items()
+    ]
     permissions += [
         {"user": user, "vhost": vhost, "configure": "^$", "write": r"^inovda\.intake$", "read": f"^results\\.{source}$"}
         for user, source in systems.items()

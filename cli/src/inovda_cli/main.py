@@ -10,6 +10,7 @@ from pathlib import Path
 from .broker_access import render_file
 from .deadletters import DeadLetter, list_dead_letters, replay_dead_letters, request_email_resends
 from .demo import run_demo
+from .portal_users import describe, portal_accounts, portal_database, read_password
 from .publish import publish_path
 from .report import broker_status, region_report
 from .scoring import as_json, parse_changes, render_index, render_path, render_what_if, scoring_library
@@ -61,6 +62,27 @@ def _parser() -> argparse.ArgumentParser:
     definitions.add_argument("--secrets", type=Path, default=Path("var/secrets"))
     definitions.add_argument("--out", type=Path, default=Path("var/rabbitmq/definitions.json"))
 
+    users = commands.add_parser(
+        "portal-users",
+        help="the portal's accounts (its database: MONGODB_URL, MONGODB_DATABASE, as the portal's own settings)",
+    )
+    user_commands = users.add_subparsers(dest="users_command", required=True)
+    add = user_commands.add_parser("add", help="a new account; the password from standard input or --password-file")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=["admin", "mentor", "unit"])
+    add.add_argument("--region", action="append", required=True, help="a region code (BPS), repeatable")
+    add.add_argument("--unit", help="the unit's code, for a unit account")
+    add.add_argument("--email", help="the account's address; a mentor sees the units whose mentor_emails name it")
+    add.add_argument("--password-file", type=Path, help="a file whose first line is the password")
+    user_commands.add_parser("list", help="every account with its role, regions and state")
+    disable = user_commands.add_parser("disable", help="no more logins; every open session ends")
+    disable.add_argument("username")
+    reset = user_commands.add_parser(
+        "reset-password", help="a new password (standard input or --password-file); every open session ends"
+    )
+    reset.add_argument("username")
+    reset.add_argument("--password-file", type=Path)
+
     for name, text in (
         ("report", "the region's index, compliance table and path, and a PNG chart"),
         ("index", "the region's index and predicate now"),
@@ -109,6 +131,26 @@ async def _scoring(args: argparse.Namespace) -> str:
         return as_json(after) if args.json else render_what_if(before, after)
 
 
+async def _portal_users(args: argparse.Namespace) -> str:
+    async with portal_accounts(args.mongodb_url, portal_database()) as accounts:
+        if args.users_command == "add":
+            account = await accounts.add(
+                args.username,
+                args.role,
+                args.region,
+                read_password(args.password_file),
+                unit_code=args.unit,
+                email=args.email,
+            )
+            return f"akun dibuat: {describe(account)}"
+        if args.users_command == "list":
+            return "\n".join(describe(account) for account in await accounts.list()) or "belum ada akun"
+        if args.users_command == "disable":
+            return f"akun dinonaktifkan: {describe(await accounts.disable(args.username))}"
+        account = await accounts.reset_password(args.username, read_password(args.password_file))
+        return f"kata sandi diganti: {describe(account)}"
+
+
 async def _run(args: argparse.Namespace) -> int:
     if args.command in ("index", "path", "what-if"):
         print(await _scoring(args))
@@ -124,6 +166,8 @@ async def _run(args: argparse.Namespace) -> int:
     elif args.command == "publish":
         answered = await publish_path(args.amqp_url, args.path)
         print(f"published {answered} message(s)")
+    elif args.command == "portal-users":
+        print(await _portal_users(args))
     elif args.command == "emails":
         await request_email_resends(args.amqp_url, args.dedupe_keys)
         print(f"asked for {len(args.dedupe_keys)} email(s) to be sent again")

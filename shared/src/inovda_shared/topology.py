@@ -64,7 +64,24 @@ NOTIFICATION_QUEUE = ServiceQueue(
         "unit.compliance.updated",
     ),
 )
-SERVICE_QUEUES: tuple[ServiceQueue, ...] = (SUBMISSION_QUEUE, SCORING_QUEUE, NOTIFICATION_QUEUE)
+# The portal's read model: everything people look at in the browser.
+PORTAL_QUEUE = ServiceQueue(
+    "portal.events",
+    EVENTS_EXCHANGE,
+    (
+        "unit.registered",
+        "region.profile.updated",
+        "intake.accepted.*",
+        "intake.rejected.*",
+        "innovation.submitted",
+        "innovation.scored",
+        "region.index.updated",
+        "unit.compliance.updated",
+        "notification.sent",
+        "notification.failed",
+    ),
+)
+SERVICE_QUEUES: tuple[ServiceQueue, ...] = (SUBMISSION_QUEUE, SCORING_QUEUE, NOTIFICATION_QUEUE, PORTAL_QUEUE)
 
 
 async def declare_topology(broker: RabbitBroker, queues: tuple[ServiceQueue, ...] = SERVICE_QUEUES) -> None:

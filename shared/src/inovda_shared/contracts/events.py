@@ -172,6 +172,9 @@ class NotificationSent(Event):
     kind: str
     recipients: int
     sent_at: dt.datetime
+    # Whom the email is about, where it is about one unit (receipts, rejections, scores, reminders).
+    region_code: str | None = None
+    unit_code: str | None = None
     # False: in doubt. The attempt ended (crash, lost connection) after its commit mark and before the server's
     # answer was recorded; the server may or may not have it. It is not sent again unless an operator asks.
     confirmed: bool = True
@@ -185,6 +188,8 @@ class NotificationFailed(Event):
     reason: str
     attempts: int
     failed_at: dt.datetime
+    region_code: str | None = None
+    unit_code: str | None = None
 
 
 EVENT_MODELS: dict[str, type[Event]] = {

@@ -1,0 +1,1 @@
+"""Storage (MongoDB), the intake publisher, password hashing, exports, metrics."""

@@ -1,0 +1,107 @@
+"""Wiring: the only place that builds adapters. `inovda-portal` runs `main()`.
+
+One process consumes the portal's queue and serves the pages: the FastAPI application's lifespan starts the
+FastStream broker (its handlers are FastStream's own, as in every service) and stops it, draining what is in
+flight, when uvicorn is stopped (SIGTERM).
+"""
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from inovda_shared.logs import configure_logging
+from inovda_shared.mongo import connect
+from inovda_shared.observability import Readiness
+from inovda_shared.runtime import DRAIN_SECONDS, new_broker
+from inovda_shared.topology import PORTAL_QUEUE, declare_topology
+
+from .adapters.intake import IntakePublisher, broker_user
+from .adapters.passwords import Passwords
+from .adapters.store import PortalStore
+from .handlers import build_router
+from .pages import (
+    SESSION_COOKIE,
+    STATIC_FILES,
+    LoginThrottle,
+    Portal,
+    build_pages,
+    install_error_pages,
+    security_headers,
+    templates_for,
+)
+from .service import Accounts, Projection, Reporting
+from .settings import PortalSettings
+from .views import PortalViews
+
+log = logging.getLogger("inovda.portal")
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(settings: PortalSettings) -> FastAPI:
+    mongo = connect(settings.mongodb_url)
+    store = PortalStore(mongo[settings.mongodb_database])
+    broker = new_broker(settings, "portal")
+    broker.include_router(build_router(Projection(store, now)))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await store.ensure_indexes()
+        await broker.connect()
+        await declare_topology(broker, (PORTAL_QUEUE,))
+        await broker.start()
+        log.info("portal consuming %s; pages, health and metrics on port %d", PORTAL_QUEUE.name, settings.http_port)
+        try:
+            yield
+        finally:
+            await broker.stop()  # stops consuming, lets the handlers in flight finish (up to DRAIN_SECONDS)
+            await mongo.close()
+
+    portal = Portal(
+        views=PortalViews(store, settings.intake_source, now),
+        accounts=Accounts(store, Passwords(), now),
+        reporting=Reporting(
+            store, IntakePublisher(broker, broker_user(settings.amqp_url)), settings.intake_source, now
+        ),
+        readiness=Readiness(broker, mongo),
+        settings=settings,
+        templates=templates_for(settings),
+        throttle=LoginThrottle(settings.login_attempts, settings.login_attempts_per_address),
+    )
+    app = FastAPI(title="Inovda portal", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.middleware("http")(security_headers)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret.get_secret_value(),
+        session_cookie=SESSION_COOKIE,
+        max_age=int(settings.session_hours * 3600),
+        same_site="lax",
+        https_only=settings.session_cookie_secure,
+    )
+    app.include_router(build_pages(portal))
+    app.mount("/static", StaticFiles(directory=str(STATIC_FILES)), name="static")
+    install_error_pages(app, portal)
+    app.state.portal = portal
+    app.state.broker = broker
+    return app
+
+
+def main() -> None:
+    settings = PortalSettings()
+    configure_logging(settings.log_level, service="portal")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        timeout_graceful_shutdown=int(DRAIN_SECONDS),
+        proxy_headers=False,
+    )

@@ -1,0 +1,249 @@
+"""How each event changes the read model. Pure: the state before and the event in, the state after out.
+
+Every function returns None when the event changes nothing (a redelivery, a version older than the one kept),
+so the caller writes only what changed. Events of one fact may arrive in any order and more than once: each
+part of the state keeps the version (or revision) it shows and takes only a newer one.
+"""
+
+import datetime as dt
+
+from inovda_scoring.domain import UnknownRubricYear, load_rubric, score_innovation
+from inovda_shared.contracts.events import (
+    InnovationScored,
+    InnovationSubmitted,
+    IntakeAnswer,
+    NotificationFailed,
+    NotificationSent,
+    RegionIndexUpdated,
+    RegionProfileUpdated,
+    UnitComplianceUpdated,
+    UnitRegistered,
+)
+
+from .model import (
+    AnswerEntry,
+    EmailEntry,
+    IndexPoint,
+    IndexSnapshot,
+    InnovationRecord,
+    InnovationSummary,
+    RegionDirectory,
+    RegionYear,
+    RevisionEntry,
+    ScoreEntry,
+    UnitActivity,
+    UnitCounts,
+    UnitEntry,
+    innovation_key,
+)
+
+# Answers kept per innovation: every revision's, and the rejections between them; a sender stuck in a loop
+# must not grow the document without end.
+ANSWERS_KEPT = 200
+EMAILS_KEPT = 500
+UNKNOWN_TIME = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def with_year(directory: RegionDirectory, year: int) -> RegionDirectory | None:
+    if year in directory.years:
+        return None
+    return directory.model_copy(update={"years": tuple(sorted({*directory.years, year}))})
+
+
+def unit_registered(directory: RegionDirectory, event: UnitRegistered) -> RegionDirectory | None:
+    unit = event.unit
+    known = directory.units.get(unit.unit_code)
+    if known is not None and known.version >= event.version:
+        return None
+    entry = UnitEntry(
+        unit_code=unit.unit_code,
+        name=unit.name,
+        kind=unit.kind,
+        parent_code=unit.parent_code,
+        emails=tuple(unit.emails),
+        mentor_emails=tuple(unit.mentor_emails),
+        active=unit.active,
+        version=event.version,
+    )
+    return directory.model_copy(update={"units": {**directory.units, unit.unit_code: entry}})
+
+
+def profile_updated(region: RegionYear, event: RegionProfileUpdated) -> RegionYear | None:
+    if region.profile_version >= event.version:
+        return None
+    profile = event.profile
+    return region.model_copy(
+        update={
+            "profile_version": event.version,
+            "spd_levels": dict(profile.spd),
+            "admin_emails": tuple(profile.admin_emails),
+        }
+    )
+
+
+def index_updated(region: RegionYear, event: RegionIndexUpdated, at: dt.datetime) -> RegionYear | None:
+    """Every version goes into the history (for the chart), in version order; the newest is the snapshot."""
+    if any(point.version == event.version for point in region.history):
+        return None
+    point = IndexPoint(version=event.version, at=at, iid=event.iid, predicate=event.predicate)
+    history = tuple(sorted((*region.history, point), key=lambda item: item.version))
+    update: dict[str, object] = {"history": history}
+    if region.index is None or region.index.version < event.version:
+        update["index"] = IndexSnapshot(
+            version=event.version,
+            at=at,
+            spd=event.spd,
+            n=event.n,
+            divisor=event.divisor,
+            average_maturity=event.average_maturity,
+            count_score=event.count_score,
+            yandas_covered=tuple(event.yandas_covered),
+            yandas_missing=tuple(event.yandas_missing),
+            iid=event.iid,
+            predicate=event.predicate,
+            next_predicate=event.next_predicate,
+            assumed=tuple(event.assumed),
+            path=tuple(event.path),
+        )
+    return region.model_copy(update=update)
+
+
+def compliance_updated(region: RegionYear, event: UnitComplianceUpdated) -> RegionYear | None:
+    known = region.compliance.get(event.unit_code)
+    if known is not None and known.version >= event.version:
+        return None
+    counts = UnitCounts(
+        version=event.version, innovations=event.innovations, eligible=event.eligible, compliant=event.compliant
+    )
+    return region.model_copy(update={"compliance": {**region.compliance, event.unit_code: counts}})
+
+
+def innovation_submitted(
+    record: InnovationRecord, region: RegionYear, event: InnovationSubmitted
+) -> tuple[InnovationRecord | None, RegionYear | None]:
+    """The revision into the innovation's record; its summary, with the contribution scoring's rules give it,
+    into its region-year (unless a newer revision is there already)."""
+    report = event.innovation
+    known_revision = record.revisions.get(event.revision)
+    score = known_revision.score if known_revision is not None else None  # a score may overtake its revision
+    changed_record: InnovationRecord | None = None
+    if known_revision is None or not known_revision.report:
+        entry = RevisionEntry(
+            revision=event.revision,
+            submitted_at=event.submitted_at,
+            report=report.model_dump(mode="json"),
+            score=score,
+        )
+        newest = event.revision >= max(record.revisions, default=0)
+        changed_record = record.model_copy(
+            update={
+                "region_code": report.region_code,
+                "year": report.year,
+                "unit_code": report.unit_code if newest else record.unit_code,
+                "revisions": {**record.revisions, event.revision: entry},
+            }
+        )
+    key = innovation_key(report.source, report.external_id)
+    known = region.innovations.get(key)
+    if known is not None and known.revision >= event.revision:
+        return changed_record, None
+    try:
+        contribution = score_innovation(report, load_rubric(report.year)).contribution()
+    except UnknownRubricYear:
+        contribution = None
+    summary = InnovationSummary(
+        source=report.source,
+        external_id=report.external_id,
+        unit_code=report.unit_code,
+        title=report.title,
+        revision=event.revision,
+        submitted_at=event.submitted_at,
+        scored_revision=event.revision if score is not None else None,
+        maturity=score.maturity if score is not None else None,
+        eligible=score.eligible if score is not None else None,
+        contribution=contribution,
+    )
+    activity = _later(region.activity, report.unit_code, event.submitted_at)
+    return changed_record, region.model_copy(
+        update={"innovations": {**region.innovations, key: summary}, "activity": activity}
+    )
+
+
+def innovation_scored(
+    record: InnovationRecord, region: RegionYear, event: InnovationScored
+) -> tuple[InnovationRecord | None, RegionYear | None]:
+    score = ScoreEntry(
+        maturity=event.maturity,
+        eligible=event.eligible,
+        indicators=dict(event.indicators),
+        ineligible_reasons=tuple(event.ineligible_reasons),
+        top_improvements=tuple(event.top_improvements),
+    )
+    revision = record.revisions.get(event.revision)
+    if revision is None:  # the score overtook its revision's own event: kept until the revision arrives
+        revision = RevisionEntry(revision=event.revision, submitted_at=UNKNOWN_TIME, report={})
+    changed_record = None
+    if revision.score != score:
+        revisions = {**record.revisions, event.revision: revision.model_copy(update={"score": score})}
+        changed_record = record.model_copy(update={"revisions": revisions})
+    key = innovation_key(event.source, event.external_id)
+    summary = region.innovations.get(key)
+    if summary is None or summary.revision != event.revision or summary.scored_revision == event.revision:
+        return changed_record, None
+    scored = summary.model_copy(
+        update={"scored_revision": event.revision, "maturity": event.maturity, "eligible": event.eligible}
+    )
+    return changed_record, region.model_copy(update={"innovations": {**region.innovations, key: scored}})
+
+
+def innovation_answered(record: InnovationRecord, answer: IntakeAnswer) -> InnovationRecord | None:
+    if answer.message_id is not None and any(known.message_id == answer.message_id for known in record.answers):
+        return None
+    entry = AnswerEntry(
+        message_id=answer.message_id,
+        status=answer.status,
+        revision=answer.revision,
+        unchanged=answer.unchanged,
+        reasons=tuple(answer.reasons),
+        received_at=answer.received_at,
+    )
+    answers = (*record.answers, entry)[-ANSWERS_KEPT:]
+    update: dict[str, object] = {"answers": answers}
+    if record.region_code is None:
+        update.update({"region_code": answer.region_code, "unit_code": answer.unit_code})
+        year = answer.key.get("year")
+        if isinstance(year, int):
+            update["year"] = year
+    return record.model_copy(update=update)
+
+
+def activity_reported(region: RegionYear, unit_code: str, at: dt.datetime) -> RegionYear | None:
+    activity = _later(region.activity, unit_code, at)
+    return None if activity == region.activity else region.model_copy(update={"activity": activity})
+
+
+def email_outcome(activity: UnitActivity, event: NotificationSent | NotificationFailed) -> UnitActivity | None:
+    if isinstance(event, NotificationSent):
+        entry = EmailEntry(
+            dedupe_key=event.dedupe_key,
+            kind=event.kind,
+            at=event.sent_at,
+            status="sent" if event.confirmed else "in_doubt",
+            recipients=event.recipients,
+        )
+    else:
+        entry = EmailEntry(dedupe_key=event.dedupe_key, kind=event.kind, at=event.failed_at, status="failed")
+    known = activity.emails.get(event.dedupe_key)
+    if known == entry or (known is not None and known.status == "sent" and entry.status != "sent"):
+        return None  # a repeat, or a late failure of an email a resend has delivered since
+    emails = {**activity.emails, event.dedupe_key: entry}
+    if len(emails) > EMAILS_KEPT:
+        emails = dict(sorted(emails.items(), key=lambda item: item[1].at)[-EMAILS_KEPT:])
+    return activity.model_copy(update={"emails": emails})
+
+
+def _later(activity: dict[str, dt.datetime], unit_code: str, at: dt.datetime) -> dict[str, dt.datetime]:
+    known = activity.get(unit_code)
+    if known is not None and known >= at:
+        return activity
+    return {**activity, unit_code: at}
