@@ -15,6 +15,7 @@ so that the pass sees who really has no innovation (and shows that a restart sen
 import asyncio
 import datetime as dt
 import json
+import secrets
 import sys
 import uuid
 from collections import Counter
@@ -26,20 +27,29 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 from faststream.rabbit import RabbitBroker
 
+from inovda_portal.service import new_password
 from inovda_shared.mongo import connect
-from inovda_shared.topology import EVENTS_EXCHANGE, NOTIFICATION_QUEUE, declare_topology
+from inovda_shared.topology import EVENTS_EXCHANGE, NOTIFICATION_QUEUE, PORTAL_QUEUE, declare_topology
 
 from .demo_data import KUKAR, YEAR, demo_data
 from .mailsink import MailSink
+from .portal_users import portal_accounts
 from .processes import ServiceProcess
 from .publish import publish_messages
 from .scoring import render_compliance, render_index, render_path, scoring_library
 
+# The services' own default databases, so that `inovda report`, `inovda portal-users` and a portal started by
+# hand find the demo's data without being told where. A database the demo did not create is never emptied.
 DATABASES = {
-    "submission": "inovda_demo_submission",
-    "scoring": "inovda_demo_scoring",
-    "notification": "inovda_demo_notification",
+    "submission": "inovda_submission",
+    "scoring": "inovda_scoring",
+    "notification": "inovda_notification",
+    "portal": "inovda_portal",
 }
+DEMO_MARK = "inovda_demo"
+PORTAL_PORT = 8080
+SESSION_SECRET = Path("var/secrets/portal-session-secret")
+DEMO_UNIT = "DINKES"  # the demo's unit account, and its mentor's
 MAIL_FOLDER = Path("var/mail")
 SMTP_PORT = 1025
 SCHEDULE_INTERVAL_SECONDS = 3600
@@ -113,12 +123,57 @@ def progress(tally: Tally, expected: int) -> None:
     sys.stderr.flush()
 
 
+class NotADemoDatabaseError(RuntimeError):
+    pass
+
+
+async def empty_demo_databases(mongodb_url: str) -> None:
+    """Empty the databases of an earlier demo, and mark them as the demo's; refuse one with other data."""
+    client = connect(mongodb_url)
+    try:
+        existing = set(await client.list_database_names())
+        for database in DATABASES.values():
+            if database in existing:
+                if await client[database][DEMO_MARK].find_one({"_id": DEMO_MARK}) is None:
+                    raise NotADemoDatabaseError(
+                        f"database {database!r} holds data the demo did not make: it is left alone. Run the demo "
+                        "against another MongoDB (MONGODB_URL), or drop that database yourself."
+                    )
+                await client.drop_database(database)
+            await client[database][DEMO_MARK].insert_one({"_id": DEMO_MARK, "at": dt.datetime.now(dt.UTC)})
+    finally:
+        await client.close()
+
+
+async def demo_accounts(mongodb_url: str) -> list[tuple[str, str, str]]:
+    """The portal's three demo accounts (role, user name, password), the passwords new each run."""
+    wanted = [
+        ("admin", "brida", {"email": "brida@kukarkab.example"}),
+        ("mentor", "pendamping", {"email": f"pendamping.{DEMO_UNIT.lower()}@kukarkab.example"}),
+        ("unit", DEMO_UNIT.lower(), {"unit_code": DEMO_UNIT}),
+    ]
+    created = []
+    async with portal_accounts(mongodb_url, DATABASES["portal"]) as accounts:
+        for role, username, extra in wanted:
+            password = new_password()
+            await accounts.add(username, role, [KUKAR], password, **extra)  # type: ignore[arg-type]
+            created.append((role, username, password))
+    return created
+
+
+def session_secret() -> Path:
+    """The portal's cookie-signing key for the demo: made once, kept with the machine's other secrets."""
+    if not SESSION_SECRET.exists():
+        SESSION_SECRET.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        SESSION_SECRET.write_text(secrets.token_urlsafe(48))
+        SESSION_SECRET.chmod(0o600)
+    return SESSION_SECRET.resolve()
+
+
 async def run_demo(amqp_url: str, mongodb_url: str, keep_running: bool = False) -> None:
     data = demo_data()
-    client = connect(mongodb_url)
-    for database in DATABASES.values():
-        await client.drop_database(database)
-    await client.close()
+    await empty_demo_databases(mongodb_url)
+    accounts = await demo_accounts(mongodb_url)
 
     common = {"AMQP_URL": amqp_url, "MONGODB_URL": mongodb_url}
     deadline = dt.date.today() + dt.timedelta(days=14)
@@ -132,10 +187,21 @@ async def run_demo(amqp_url: str, mongodb_url: str, keep_running: bool = False) 
         "RATE_LIMIT_PER_DOMAIN_PER_MINUTE": "1000",
         "RATE_LIMIT_GLOBAL_PER_MINUTE": "1000",
     }
+    notification = ServiceProcess("inovda-notification", notification_env)
+    portal_env = {
+        **common,
+        "MONGODB_DATABASE": DATABASES["portal"],
+        "HTTP_PORT": str(PORTAL_PORT),
+        "HTTP_HOST": "127.0.0.1",
+        "SESSION_SECRET_FILE": str(session_secret()),
+        "SESSION_COOKIE_SECURE": "false",  # plain http on this machine's loopback only
+    }
+    portal = ServiceProcess("inovda-portal", portal_env)
     services = [
         ServiceProcess("inovda-submission", {**common, "MONGODB_DATABASE": DATABASES["submission"]}),
         ServiceProcess("inovda-scoring", {**common, "MONGODB_DATABASE": DATABASES["scoring"]}),
-        ServiceProcess("inovda-notification", notification_env),
+        notification,
+        portal,
     ]
     folder = MAIL_FOLDER / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     async with AsyncExitStack() as stack:
@@ -159,13 +225,16 @@ async def run_demo(amqp_url: str, mongodb_url: str, keep_running: bool = False) 
         await publish_messages(amqp_url, data.reports)
         await watcher.until(answered=len(data.registrations) + len(data.reports))
         await emails_settled(amqp_url, mongodb_url, watcher)
-        await services[-1].stop_async()
+        await notification.stop_async()
         await stack.enter_async_context(ServiceProcess("inovda-notification", notification_env))
         await emails_settled(amqp_url, mongodb_url, watcher)
+        await queue_drained(amqp_url, PORTAL_QUEUE.name)
         sys.stderr.write("\n")
         print(await report(mongodb_url, DATABASES["scoring"]))
         print()
         print(mail_summary(mail, folder))
+        print()
+        print(portal_summary(f"http://127.0.0.1:{portal.http_port}/", accounts, keep_running))
         if keep_running:
             print("Layanan tetap berjalan; tekan Ctrl+C untuk berhenti.", file=sys.stderr)
             await asyncio.Event().wait()
@@ -194,6 +263,42 @@ async def emails_settled(amqp_url: str, mongodb_url: str, watcher: Watcher, with
     finally:
         await connection.close()
         await client.close()
+
+
+async def queue_drained(amqp_url: str, queue_name: str, within_seconds: float = 300) -> None:
+    """Until a service's queue has had nothing waiting or unacknowledged for a moment."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        async with asyncio.timeout(within_seconds):
+            quiet_since: float | None = None
+            while True:
+                channel = await connection.channel()
+                queue = await channel.declare_queue(queue_name, passive=True)
+                await channel.close()
+                now = asyncio.get_running_loop().time()
+                waiting = queue.declaration_result.message_count or 0
+                quiet_since = (quiet_since or now) if waiting == 0 else None
+                if quiet_since is not None and now - quiet_since > SETTLE_SECONDS:
+                    return
+                await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+
+
+def portal_summary(url: str, accounts: list[tuple[str, str, str]], keep_running: bool) -> str:
+    lines = [f"Portal: {url}", "Akun demo (kata sandi hanya ditampilkan sekali ini):"]
+    labels = {"admin": "admin kantor inovasi", "mentor": "pendamping", "unit": f"operator unit {DEMO_UNIT}"}
+    lines += [f"  {labels[role]:<24} {username:<12} {password}" for role, username, password in accounts]
+    if not keep_running:
+        lines.append(
+            "Layanan dihentikan setelah demo; jalankan `.venv/bin/inovda demo --keep-running` untuk menjelajah."
+        )
+    lines += [
+        "Lihat lagi kapan saja (data demo ada di basis data bawaan layanan):",
+        f"  .venv/bin/inovda report --region {KUKAR} --year {YEAR}",
+        "  .venv/bin/inovda portal-users list",
+    ]
+    return "\n".join(lines)
 
 
 async def declare_all(amqp_url: str) -> None:
