@@ -4,6 +4,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from inovda_cli import samples
 from inovda_scoring.domain import load_rubric, score_innovation
 from inovda_scoring.domain.potential import top_improvements
 from inovda_shared.contracts.events import (
@@ -15,7 +16,6 @@ from inovda_shared.contracts.events import (
     UnitRegistered,
 )
 from inovda_shared.contracts.intake import InnovationReport, RegionProfile, UnitUpsert
-from tests.support import samples
 
 AT = dt.datetime(2026, 8, 1, 8, 0, tzinfo=dt.UTC)
 

@@ -1,15 +1,17 @@
 """The report form: to the intake's message and back, and the intake's reasons beside their fields."""
 
+from inovda_cli import samples
 from inovda_portal.domain.forms import form_field_of, form_of_report, problems_by_field, read_form, report_body
 from inovda_shared.contracts.events import Reason
 from inovda_shared.contracts.intake import InnovationReport
-from tests.support import samples
 
 
 def test_a_report_shown_in_the_form_and_sent_again_is_the_same_report() -> None:
     body = samples.innovation("INV-7", results="Angka stunting turun 12 persen.")
     form = form_of_report(body)
-    sent = report_body(form, source="e-inovasi", external_id="INV-7", region_code="64.02", unit_code="DINKES", year=2026)
+    sent = report_body(
+        form, source="e-inovasi", external_id="INV-7", region_code="64.02", unit_code="DINKES", year=2026
+    )
     assert InnovationReport.model_validate(sent, strict=False) == InnovationReport.model_validate(body, strict=False)
 
 
@@ -30,7 +32,9 @@ def test_the_account_and_the_page_say_who_reports_for_what_never_the_form() -> N
             "ind-20-level": "",
         }
     )
-    body = report_body(form, source="portal", external_id="DINKES-1", region_code="64.02", unit_code="DINKES", year=2026)
+    body = report_body(
+        form, source="portal", external_id="DINKES-1", region_code="64.02", unit_code="DINKES", year=2026
+    )
     assert (body["source"], body["unit_code"], body["title"]) == ("portal", "DINKES", "Layanan Antar Obat")
     assert body["indicators"] == {
         "16": {"level": 2, "evidence": [{"title": "SK Bupati", "uri": "https://jdih.kukarkab.example/sk.pdf"}]},
@@ -50,4 +54,5 @@ def test_each_reason_goes_beside_its_field() -> None:
         [Reason(field="title", code="invalid_length", message="title: String should have at most 300 characters")]
     )
     [problem] = placed["title"]
-    assert "terlalu panjang" in problem.problem and problem.fix
+    assert "terlalu panjang" in problem.problem
+    assert problem.fix

@@ -26,7 +26,9 @@ def test_a_unit_keeps_its_newest_version_whatever_the_order() -> None:
 def test_the_profile_sets_spd_and_the_office_once_per_version() -> None:
     region = RegionYear(region_code=KUKAR, year=2026)
     changed = projection.profile_updated(region, profiled(version=2))
-    assert changed is not None and changed.spd_levels["1"] == 3 and changed.admin_emails == ("brida@kukarkab.example",)
+    assert changed is not None
+    assert changed.spd_levels["1"] == 3
+    assert changed.admin_emails == ("brida@kukarkab.example",)
     assert projection.profile_updated(changed, profiled(version=1, admin_emails=["lain@kukarkab.example"])) is None
 
 
@@ -36,7 +38,8 @@ def test_every_index_version_is_in_the_history_in_order_and_the_newest_is_the_sn
     for event in events:
         region = projection.index_updated(region, event, AT) or region
     assert [point.version for point in region.history] == [1, 2, 3]
-    assert region.index is not None and (region.index.version, region.index.iid) == (3, 41.0)
+    assert region.index is not None
+    assert (region.index.version, region.index.iid) == (3, 41.0)
 
 
 def test_a_unit_count_older_than_the_one_kept_changes_nothing() -> None:
@@ -47,7 +50,10 @@ def test_a_unit_count_older_than_the_one_kept_changes_nothing() -> None:
 
 
 def apply_innovation_events(order: tuple[object, ...]) -> tuple[InnovationRecord, RegionYear]:
-    record, region = InnovationRecord(source="e-inovasi", external_id="INV-001"), RegionYear(region_code=KUKAR, year=2026)
+    record, region = (
+        InnovationRecord(source="e-inovasi", external_id="INV-001"),
+        RegionYear(region_code=KUKAR, year=2026),
+    )
     for event in order:
         change = (
             projection.innovation_submitted(record, region, event)  # type: ignore[arg-type]
@@ -67,8 +73,10 @@ def test_revisions_and_scores_give_one_state_in_any_order_and_repeated() -> None
     assert all(state == (record, region) for state in states)
     summary = region.innovations["e-inovasi/INV-001"]
     assert (summary.revision, summary.scored_revision, summary.title) == (2, 2, "Posyandu Digital Terpadu")
-    assert summary.contribution is not None and summary.contribution.maturity == summary.maturity
-    assert sorted(record.revisions) == [1, 2] and all(entry.score for entry in record.revisions.values())
+    assert summary.contribution is not None
+    assert summary.contribution.maturity == summary.maturity
+    assert sorted(record.revisions) == [1, 2]
+    assert all(entry.score for entry in record.revisions.values())
     assert region.activity["DINKES"] == submitted(second, 2).submitted_at
 
 

@@ -56,7 +56,10 @@ def test_a_what_if_with_no_change_is_scorings_index_of_the_same_innovations(draw
             urusan=[affair],
             indicators={
                 **report().model_dump(mode="json")["indicators"],
-                **{key: {"level": level, "evidence": [{"title": "Bukti", "uri": "https://kukarkab.example/b.pdf"}]} for key, level in levels.items()},
+                **{
+                    key: {"level": level, "evidence": [{"title": "Bukti", "uri": "https://kukarkab.example/b.pdf"}]}
+                    for key, level in levels.items()
+                },
             },
             stage="penerapan" if eligible else "uji_coba",
         )
