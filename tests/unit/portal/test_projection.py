@@ -89,7 +89,7 @@ def test_an_older_revision_arriving_late_does_not_replace_the_newer_summary() ->
 
 def answer(message_id: str, status: str = "rejected") -> IntakeAnswer:
     return IntakeAnswer(
-        status=status,  # type: ignore[arg-type]
+        status=status,
         message_id=message_id,
         intake_routing_key="innovation.report.v1",
         source="e-inovasi",

@@ -12,6 +12,7 @@ from inovda_scoring.domain import (
     AddInnovations,
     SetSidClaim,
     SetSpdLevel,
+    WhatIfChange,
     compute_index,
     full_totals,
     load_rubric,
@@ -74,7 +75,7 @@ def test_a_what_if_with_no_change_is_scorings_index_of_the_same_innovations(draw
 def test_changes_give_what_scorings_what_if_gives() -> None:
     reports = [report("INV-001"), report("INV-002", urusan=["pendidikan"])]
     scores = [score_innovation(item, RUBRIC) for item in reports]
-    changes = [
+    changes: list[WhatIfChange] = [
         SetSpdLevel(indicator_id="15", level=3),
         AddInnovations(count=3, maturity=40, affairs=frozenset({"sosial"})),
         SetSidClaim(external_id="INV-001", indicator_id="31", level=3),

@@ -93,7 +93,9 @@ async def signed_in(request: Request) -> Account:
     """The session's account, still good (not disabled, password not reset since); else to the login page."""
     portal: Portal = request.app.state.portal
     username, version = request.session.get("user"), request.session.get("version")
-    account = await portal.accounts.current(username, version) if isinstance(username, str) else None
+    account = None
+    if isinstance(username, str) and isinstance(version, int):
+        account = await portal.accounts.current(username, version)
     if account is None:
         request.session.clear()
         raise LoginRequiredError(request.url.path + (f"?{request.url.query}" if request.url.query else ""))

@@ -8,7 +8,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from inovda_notification.domain.reasons import ExplainedReason, explain
 from inovda_scoring.domain import (
@@ -298,7 +298,7 @@ class PortalViews:
             and (not status or (status == "sudah") == row.compliant)
             and (not query or query.lower() in f"{row.name} {row.unit_code}".lower())
         ]
-        chosen: SortKey = sort if sort in SORT_KEYS else "status"  # type: ignore[assignment]
+        chosen: SortKey = sort if sort in SORT_KEYS else "status"
         rows.sort(key=_sort_key(chosen), reverse=descending)
         kinds = tuple(
             (name, label) for name, label in UNIT_KIND_LABELS.items() if any(row.kind == name for row in all_rows)
@@ -511,7 +511,7 @@ class SubmissionView:
     year: int
     source: str
     external_id: str
-    body: dict[str, object]
+    body: dict[str, Any]
     sent_at: dt.datetime
     answer: AnswerEntry | None
     scored: bool
@@ -566,14 +566,14 @@ def _status(summary: InnovationSummary) -> str:
 def _revision_view(entry: RevisionEntry, year: int | None) -> RevisionView:
     report = entry.report
     rubric = rubric_or_none(year) if year else None
-    claims: dict[str, dict[str, object]] = dict(report.get("indicators") or {})  # type: ignore[arg-type]
+    claims: dict[str, dict[str, Any]] = dict(report.get("indicators") or {})
     scores: dict[str, IndicatorScore] = entry.score.indicators if entry.score else {}
     ids: Sequence[str] = list(rubric.sid) if rubric else sorted(claims, key=int)
     rows = []
     for indicator_id in ids:
         claim = claims.get(indicator_id) or {}
         score = scores.get(indicator_id)
-        evidence = tuple((str(item["title"]), str(item["uri"])) for item in claim.get("evidence", []))  # type: ignore[attr-defined]
+        evidence = tuple((str(item["title"]), str(item["uri"])) for item in claim.get("evidence", []))
         indicator = rubric.sid.get(indicator_id) if rubric else None
         rows.append(
             IndicatorRow(
@@ -581,8 +581,8 @@ def _revision_view(entry: RevisionEntry, year: int | None) -> RevisionView:
                 name=indicator.name if indicator else indicator_id,
                 weight=indicator.weight if indicator else None,
                 mandatory=indicator.mandatory if indicator else False,
-                level=claim.get("level"),  # type: ignore[arg-type]
-                basis=claim.get("basis"),  # type: ignore[arg-type]
+                level=claim.get("level"),
+                basis=claim.get("basis"),
                 evidence=evidence,
                 points=score.score if score else None,
                 has_evidence=bool(evidence),
@@ -595,7 +595,7 @@ def _revision_view(entry: RevisionEntry, year: int | None) -> RevisionView:
         title=str(report.get("title", "")),
         stage=str(report.get("stage", "")),
         applied_on=str(report.get("applied_on") or ""),
-        urusan=tuple(report.get("urusan") or ()),  # type: ignore[arg-type]
+        urusan=tuple(report.get("urusan") or ()),
         indicators=tuple(rows),
         maturity=score_entry.maturity if score_entry else None,
         eligible=score_entry.eligible if score_entry else None,

@@ -134,6 +134,7 @@ class NotificationStore:
                     "next_attempt_at": now,
                     "created_at": now,
                     "correlation_id": correlation_id,
+                    "about": list(message.about) if message.about else None,
                 }
             )
         except DuplicateKeyError:
@@ -181,6 +182,7 @@ def _stored_email(document: Document) -> StoredEmail:
         subject=document["subject"],
         text=document["text"],
         html=document["html"],
+        about=tuple(document["about"]) if document.get("about") else None,
     )
     return StoredEmail(
         message=message,

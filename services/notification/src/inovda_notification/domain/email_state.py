@@ -220,6 +220,7 @@ def _sent(email: StoredEmail, attempt: int, now: dt.datetime, confirmed: bool, r
             recipients=len(message.to) + len(message.cc),
             sent_at=now,
             confirmed=confirmed,
+            **_about(message),
         ),
         reason=reason,
     )
@@ -232,7 +233,18 @@ def _failed(email: StoredEmail, attempt: int, now: dt.datetime, reason: str, pol
         change = EmailChange(status=EmailStatus.PENDING, attempts=attempt, next_attempt_at=retry_at, last_error=reason)
         return Settlement(change, counted="retried", reason=reason)
     failed = NotificationFailed(
-        dedupe_key=email.key, kind=email.message.kind, reason=reason, attempts=attempt, failed_at=now
+        dedupe_key=email.key,
+        kind=email.message.kind,
+        reason=reason,
+        attempts=attempt,
+        failed_at=now,
+        **_about(email.message),
     )
     change = EmailChange(status=EmailStatus.FAILED, attempts=attempt, last_error=reason)
     return Settlement(change, counted="failed", event=failed, reason=reason)
+
+
+def _about(message: EmailMessage) -> dict[str, str | None]:
+    """The outcome names the unit the email is about (the portal shows a unit the emails it was sent)."""
+    region_code, unit_code = message.about or (None, None)
+    return {"region_code": region_code, "unit_code": unit_code}

@@ -64,6 +64,7 @@ def receipt_emails(answer: IntakeAnswer, unit: UnitContact | None, renderer: Ren
         f'Laporan inovasi diterima: "{_in_subject(title)}" (revisi {answer.revision})',
         {"unit_name": unit.name, "title": title, "external_id": external_id, "revision": answer.revision},
         renderer,
+        about=unit,
     )
 
 
@@ -93,6 +94,7 @@ def rejection_emails(answer: IntakeAnswer, unit: UnitContact | None, renderer: R
             "reasons": [explain(reason) for reason in answer.reasons],
         },
         renderer,
+        about=unit,
     )
 
 
@@ -132,6 +134,7 @@ def score_emails(event: InnovationScored, unit: UnitContact | None, renderer: Re
             "improvements": improvements_from_event(event.top_improvements),
         },
         renderer,
+        about=unit,
     )
 
 
@@ -176,6 +179,7 @@ def reminder_emails(
             "final": stage.final,
         },
         renderer,
+        about=unit,
     )
 
 
@@ -319,6 +323,7 @@ def _email(
     subject: str,
     context: Mapping[str, object],
     renderer: Renderer,
+    about: UnitContact | None = None,
 ) -> list[EmailMessage]:
     if not to_and_cc.to:
         return []  # no deliverable address: nothing to send
@@ -333,6 +338,7 @@ def _email(
             subject=clean_subject,
             text=body.text,
             html=body.html,
+            about=(about.region_code, about.unit_code) if about is not None else None,
         )
     ]
 

@@ -47,6 +47,8 @@ class EmailMessage:
     subject: str
     text: str
     html: str
+    # The unit the email is about (region_code, unit_code), where it is about one: its outcome says so.
+    about: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

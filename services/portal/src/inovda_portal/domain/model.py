@@ -7,7 +7,7 @@ and the compliance page show (`RegionYear`), per innovation its revisions, score
 """
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -127,7 +127,7 @@ class ScoreEntry(_Frozen):
 class RevisionEntry(_Frozen):
     revision: int
     submitted_at: dt.datetime
-    report: dict[str, object]  # the normalised `innovation.report.v1` body, as submission accepted it
+    report: dict[str, Any]  # the normalised `innovation.report.v1` body, as submission accepted it
     score: ScoreEntry | None = None
 
 
