@@ -42,7 +42,7 @@ demo: infra
 	$(BIN)/inovda demo
 
 asyncapi: setup
-	for service in submission scoring notification; do \
+	for service in submission scoring notification portal; do \
 		$(BIN)/faststream docs gen --factory inovda_$$service.app:asyncapi_app --yaml -o deploy/asyncapi/$$service.yaml; \
 	done
 

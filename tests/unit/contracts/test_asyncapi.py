@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
-SERVICES = ["submission", "scoring", "notification"]
+SERVICES = ["submission", "scoring", "notification", "portal"]
 
 
 @pytest.mark.parametrize("service", SERVICES)

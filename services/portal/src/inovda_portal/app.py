@@ -13,13 +13,17 @@ from collections.abc import AsyncIterator
 import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from faststream import FastStream
+from faststream.rabbit import RabbitBroker
+from faststream.specification import AsyncAPI
 from starlette.middleware.sessions import SessionMiddleware
 
+from inovda_shared.contracts.intake import InnovationReport
 from inovda_shared.logs import configure_logging
 from inovda_shared.mongo import connect
 from inovda_shared.observability import Readiness
-from inovda_shared.runtime import DRAIN_SECONDS, new_broker
-from inovda_shared.topology import PORTAL_QUEUE, declare_topology
+from inovda_shared.runtime import DOCUMENTED_BROKER, DRAIN_SECONDS, new_broker
+from inovda_shared.topology import INTAKE_EXCHANGE, PORTAL_QUEUE, declare_topology
 
 from .adapters.intake import IntakePublisher, broker_user
 from .adapters.passwords import Passwords
@@ -46,11 +50,21 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def portal_broker(settings: PortalSettings, store: PortalStore) -> RabbitBroker:
+    broker = new_broker(settings, "portal")
+    broker.include_router(build_router(Projection(store, now)))
+    # What people report in the portal goes to the intake, as any outside system's reports do.
+    title = f"{INTAKE_EXCHANGE.name}:{InnovationReport.routing_key}"
+    broker.publisher(
+        exchange=INTAKE_EXCHANGE, routing_key=InnovationReport.routing_key, schema=InnovationReport, title=title
+    )
+    return broker
+
+
 def create_app(settings: PortalSettings) -> FastAPI:
     mongo = connect(settings.mongodb_url)
     store = PortalStore(mongo[settings.mongodb_database])
-    broker = new_broker(settings, "portal")
-    broker.include_router(build_router(Projection(store, now)))
+    broker = portal_broker(settings, store)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -105,3 +119,12 @@ def main() -> None:
         timeout_graceful_shutdown=int(DRAIN_SECONDS),
         proxy_headers=False,
     )
+
+
+def asyncapi_app() -> FastStream:
+    """What the portal consumes, as `faststream docs gen --factory` documents it (`make asyncapi`); its pages
+    are HTTP and not part of it. Nothing is connected."""
+    settings = PortalSettings(amqp_url=DOCUMENTED_BROKER, instance_name="asyncapi", session_secret="documented")
+    broker = portal_broker(settings, PortalStore(connect(settings.mongodb_url)[settings.mongodb_database]))
+    specification = AsyncAPI(title="Inovda portal", version="1.0.0", schema_version="3.0.0")
+    return FastStream(broker, specification=specification)
