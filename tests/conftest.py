@@ -33,15 +33,20 @@ def mongodb_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-async def clean_broker(amqp_url: str) -> str:
-    """Every test starts with the service queues gone (re-declared by whoever starts first)."""
+async def delete_service_queues(amqp_url: str) -> None:
+    """The service queues gone, with whatever earlier tests left in them (re-declared by whoever starts first)."""
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel()
         for spec in SERVICE_QUEUES:
             await channel.queue_delete(spec.name)
             await channel.queue_delete(spec.dead_letter_name)
+
+
+@pytest.fixture
+async def clean_broker(amqp_url: str) -> str:
+    """Every test starts with the service queues gone."""
+    await delete_service_queues(amqp_url)
     return amqp_url
 
 

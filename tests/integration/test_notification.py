@@ -195,6 +195,14 @@ async def test_each_kind_of_email_reaches_the_right_people(
     assert "Dinas Kesehatan" not in predicate.part("plain")
     sent = await events.wait_for("notification.sent", count=4)
     assert {event.body["kind"] for event in sent} == {"receipt", "rejection", "score", "predicate_change"}
+    # Each outcome names the unit its email was about (none for the office's): the portal lists them there.
+    about = {event.body["kind"]: (event.body["region_code"], event.body["unit_code"]) for event in sent}
+    assert about == {
+        "receipt": ("64.02", "DINKES"),
+        "rejection": ("64.02", "DINKES"),
+        "score": ("64.02", "DINKES"),
+        "predicate_change": (None, None),
+    }
 
 
 async def test_a_rejection_from_a_unit_nobody_registered_is_settled_without_waiting_for_it(

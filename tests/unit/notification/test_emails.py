@@ -382,3 +382,13 @@ def test_compliance_by_kind_counts_active_units_in_the_vocabulary_order() -> Non
         KindCompliance("opd", 0, 1),
         KindCompliance("puskesmas", 1, 2),
     ]
+
+
+
+def test_an_email_about_one_unit_names_it_and_one_to_the_office_names_none(renderer: Renderer) -> None:
+    """The outcome of an email (`notification.sent`) says which unit it was about: the portal lists it there."""
+    unit = dinkes()
+    [score] = score_emails(scored(), unit, renderer)
+    assert score.about == (unit.region_code, unit.unit_code)
+    [office] = predicate_change_emails(index_updated(), brida(), [unit], renderer)
+    assert office.about is None

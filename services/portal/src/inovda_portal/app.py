@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
+from zoneinfo import ZoneInfo
 
 import uvicorn
 from fastapi import FastAPI
@@ -80,7 +81,7 @@ def create_app(settings: PortalSettings) -> FastAPI:
             await mongo.close()
 
     portal = Portal(
-        views=PortalViews(store, settings.intake_source, now),
+        views=PortalViews(store, settings.intake_source, now, ZoneInfo(settings.timezone)),
         accounts=Accounts(store, Passwords(), now),
         reporting=Reporting(
             store, IntakePublisher(broker, broker_user(settings.amqp_url)), settings.intake_source, now

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from inovda_notification.domain.reasons import ExplainedReason, explain
 from inovda_scoring.domain import (
@@ -209,10 +210,11 @@ class ReportFormView:
 
 
 class PortalViews:
-    def __init__(self, store: PortalStore, intake_source: str, clock: Clock) -> None:
+    def __init__(self, store: PortalStore, intake_source: str, clock: Clock, timezone: ZoneInfo) -> None:
         self._store = store
         self._source = intake_source
         self._clock = clock
+        self._timezone = timezone  # the region's local time, in which the charts' times are written
 
     async def years(self, region_code: str) -> tuple[int, ...]:
         known = (await self._store.directory(region_code)).years
@@ -237,7 +239,7 @@ class PortalViews:
         index = region.index
         history = None
         if region.history:
-            points = [(point.at.strftime("%d/%m %H:%M"), point.iid) for point in region.history]
+            points = [(f"{point.at.astimezone(self._timezone):%d/%m %H.%M}", point.iid) for point in region.history]
             history = line_chart(points, [(band.predicate, band.low) for band in bands if band.low > 0])
         across = []
         for other_year in directory.years:
