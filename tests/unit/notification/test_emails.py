@@ -384,7 +384,6 @@ def test_compliance_by_kind_counts_active_units_in_the_vocabulary_order() -> Non
     ]
 
 
-
 def test_an_email_about_one_unit_names_it_and_one_to_the_office_names_none(renderer: Renderer) -> None:
     """The outcome of an email (`notification.sent`) says which unit it was about: the portal lists it there."""
     unit = dinkes()

@@ -15,6 +15,7 @@ from typing import Any
 from inovda_notification.adapters.store import NotificationStore
 from inovda_notification.domain import predicate_changed
 from inovda_notification.views import NotificationViews
+from inovda_portal.adapters.store import PortalStore
 from inovda_scoring.adapters.store import ScoringStore
 from inovda_scoring.domain import InnovationScore, compute_index, full_totals, load_rubric, score_innovation
 from inovda_shared.contracts.events import RegionIndexUpdated
@@ -64,6 +65,7 @@ async def verify(
         ("stored and scored", lambda: _verify_stored(cluster, watcher, load.dataset, scored, redelivery)),
         ("emails", lambda: _verify_emails(cluster, watcher, load, scored)),
         ("queues", lambda: _verify_queues(cluster, watcher, load.dataset)),
+        ("portal", lambda: _verify_portal(cluster, watcher, load.dataset)),
     ]
     for name, section in sections:
         try:
@@ -337,6 +339,41 @@ async def _verify_emails(
             lost=len(missing),
             duplicated=sum(count - 1 for count in doubled.values()),
             evidence=evidence,
+        )
+    ]
+
+
+async def _verify_portal(cluster: Cluster, watcher: Watcher, dataset: Dataset) -> list[Check]:
+    """The portal's read model, built from the same events by two replicas through the same faults: every
+    innovation at its latest revision and that revision's score, every region at its last announced index."""
+    client = connect(cluster.ferret.url)
+    try:
+        store = PortalStore(client[DATABASES["portal"]])
+        wrong = []
+        for region in dataset.regions:
+            seen = await store.region_year(region, YEAR)
+            for innovation in dataset.innovations.values():
+                if innovation.region_code != region or innovation.year != YEAR:
+                    continue
+                summary = seen.innovations.get(f"{_report(innovation.revisions[-1]).source}/{innovation.external_id}")
+                latest = len(innovation.revisions)
+                if summary is None or (summary.revision, summary.scored_revision) != (latest, latest):
+                    wrong.append(f"{innovation.external_id}: {summary and (summary.revision, summary.scored_revision)}")
+            versions = [
+                event.body["version"]
+                for event in watcher.of("region.index.updated")
+                if (event.body["region_code"], event.body["year"]) == (region, YEAR)
+            ]
+            if versions and (seen.index is None or seen.index.version != max(versions)):
+                wrong.append(f"{region}: index v{seen.index and seen.index.version}, announced v{max(versions)}")
+    finally:
+        await client.close()
+    return [
+        Check(
+            "the portal's read model: each innovation at its latest revision and score, each region at its last index",
+            not wrong,
+            f"{len(wrong)} wrong" + (f": {sample(wrong)}" if wrong else ""),
+            lost=len(wrong),
         )
     ]
 

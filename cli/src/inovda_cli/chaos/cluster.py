@@ -9,7 +9,7 @@ from pathlib import Path
 
 from inovda_shared.mongo import connect
 
-from ..broker_access import render
+from ..broker_access import intake_sources, render
 from ..processes import ServiceProcess, free_port
 from .forms import ACCESS, DATABASES, FERRETDB_BIN, SERVICES
 from .infra import FerretServer, RabbitNode, TimedMailSink
@@ -79,7 +79,7 @@ class Cluster:
             await client.drop_database(database)
         await client.close()
         service_env = {
-            "submission": {"SOURCE_USERS": json.dumps(self.access["outside_systems"])},
+            "submission": {"SOURCE_USERS": json.dumps(intake_sources(self.access))},
             "scoring": {},
             "notification": {
                 "SMTP_PORT": str(self.mail.port),
@@ -87,6 +87,7 @@ class Cluster:
                 "RATE_LIMIT_PER_DOMAIN_PER_MINUTE": "100000",
                 "RATE_LIMIT_GLOBAL_PER_MINUTE": "100000",
             },
+            "portal": {"SESSION_SECRET": secrets.token_urlsafe(32), "SESSION_COOKIE_SECURE": "false"},
         }
         for service in SERVICES:
             env = {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 YEAR = 2025  # not the current year: no reminders or digests, so every expected email follows from the data
 NO_RUBRIC_YEAR = 2027  # accepted by submission, dead-lettered by scoring ("add the file, restart, replay")
-SERVICES = ("submission", "scoring", "notification")
+SERVICES = ("submission", "scoring", "notification", "portal")
 DATABASES = {service: f"chaos_{service}" for service in SERVICES}
 # In the checkout the run is given (a working tree of this repository).
 FERRETDB_BIN = Path("var/bin/ferretdb")
