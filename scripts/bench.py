@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
+import bench_portal  # its sibling script (the script's folder is on the path)
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
@@ -722,6 +723,9 @@ async def main(args: argparse.Namespace) -> int:
             stored, args.regions, args.scoring_events, args.scoring_runs, args.seed_budget, args.scoring_budget
         )
 
+    log(f"portal pages: {args.portal_units} units, {args.portal_innovations} innovations")
+    portal_seeded, portal_pages = await bench_portal.measure(args.portal_units, args.portal_innovations, 60)
+
     # --- the table ---
     raw = raw_consume.median
     rows: list[tuple[str, str, str, str]] = []
@@ -772,6 +776,7 @@ async def main(args: argparse.Namespace) -> int:
         rows.append((f"scoring cost {largest} / {smallest}", f"{ratio:.2f}", TARGETS["scoring_ratio"], verdict(met)))
     if 100_000 not in costs:
         notes.append("scoring at 100,000 stored innovations not measured in this run (see the sizes above)")
+    rows += bench_portal.table(args.portal_units, args.portal_innovations, portal_seeded, portal_pages)
     for command in SERVICES:
         peak = rss.get(command)
         rows.append(
@@ -811,6 +816,7 @@ async def main(args: argparse.Namespace) -> int:
                 for s, o in scoring.items()
             },
             "peak_rss_mb": rss,
+            "portal_pages_ms": {page.name: page.ms for page in portal_pages},
             "missing": missing,
             "notes": notes,
             "table": rows,
@@ -846,6 +852,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed-budget", type=float, default=900, help="give up seeding after this many seconds")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for a run's answers")
+    parser.add_argument("--portal-units", type=int, default=500, help="units of the portal pages' region")
+    parser.add_argument("--portal-innovations", type=int, default=1000, help="innovations of that region")
     args = parser.parse_args(argv)
     quick = {
         "runs": 2, "raw_messages": 2000, "intake_messages": 80, "e2e_messages": 40, "latency_messages": 20,

@@ -24,9 +24,9 @@ from inovda_shared.logs import configure_logging
 from inovda_shared.mongo import connect
 from inovda_shared.observability import Readiness
 from inovda_shared.runtime import DOCUMENTED_BROKER, DRAIN_SECONDS, new_broker
-from inovda_shared.topology import INTAKE_EXCHANGE, PORTAL_QUEUE, declare_topology
+from inovda_shared.topology import PORTAL_QUEUE, declare_topology
 
-from .adapters.intake import IntakePublisher, broker_user
+from .adapters.intake import INTAKE, IntakePublisher, broker_user
 from .adapters.passwords import Passwords
 from .adapters.store import PortalStore
 from .handlers import build_router
@@ -55,10 +55,8 @@ def portal_broker(settings: PortalSettings, store: PortalStore) -> RabbitBroker:
     broker = new_broker(settings, "portal")
     broker.include_router(build_router(Projection(store, now)))
     # What people report in the portal goes to the intake, as any outside system's reports do.
-    title = f"{INTAKE_EXCHANGE.name}:{InnovationReport.routing_key}"
-    broker.publisher(
-        exchange=INTAKE_EXCHANGE, routing_key=InnovationReport.routing_key, schema=InnovationReport, title=title
-    )
+    title = f"{INTAKE.name}:{InnovationReport.routing_key}"
+    broker.publisher(exchange=INTAKE, routing_key=InnovationReport.routing_key, schema=InnovationReport, title=title)
     return broker
 
 

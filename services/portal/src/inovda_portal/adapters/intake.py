@@ -5,10 +5,14 @@ import json
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from faststream.rabbit import RabbitBroker
+from faststream.rabbit import RabbitBroker, RabbitExchange
 
 from inovda_shared.messaging import JSON
 from inovda_shared.topology import INTAKE_EXCHANGE
+
+# The intake exchange as a publisher sees it: there already (the submission service and the broker's
+# definitions declare it), used without declaring it, which the portal's broker user may not do.
+INTAKE = RabbitExchange(INTAKE_EXCHANGE.name, type=INTAKE_EXCHANGE.type, durable=True, declare=False)
 
 
 def broker_user(amqp_url: str) -> str:
@@ -26,7 +30,7 @@ class IntakePublisher:
         """Published persistent and confirmed: once this returns, the broker has the message."""
         await self._broker.publish(
             json.dumps(body, ensure_ascii=False).encode(),
-            exchange=INTAKE_EXCHANGE,
+            exchange=INTAKE,
             routing_key=routing_key,
             message_id=message_id,
             correlation_id=correlation_id,
