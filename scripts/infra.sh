@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts (or stops) what Inovda needs on this machine: RabbitMQ on 127.0.0.1:5672 and FerretDB on
-# 127.0.0.1:27017. A part whose URL is given in the environment (AMQP_URL, MONGODB_URL) is left alone.
+# 127.0.0.1:27017 (and installs Debian's Chromium for the browser tests). A part whose URL is given in the
+# environment (AMQP_URL, MONGODB_URL) is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -54,6 +55,14 @@ start_ferretdb() {
   wait_for FerretDB 30 port_open 27017
 }
 
+install_chromium() {
+  # The browser tests drive Debian's Chromium (Playwright without its own browser download).
+  if command -v chromium >/dev/null; then return; fi
+  echo "installing chromium"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+}
+
 stop_all() {
   if [ -z "${AMQP_URL:-}" ] && command -v rabbitmqctl >/dev/null && rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
     rabbitmqctl -q stop && echo "RabbitMQ stopped"
@@ -65,7 +74,7 @@ stop_all() {
 }
 
 case "${1:-start}" in
-  start) start_rabbitmq; load_definitions; start_ferretdb ;;
+  start) start_rabbitmq; load_definitions; start_ferretdb; install_chromium ;;
   stop) stop_all ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

@@ -8,7 +8,8 @@ flight, when uvicorn is stopped (SIGTERM).
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Iterator
 from zoneinfo import ZoneInfo
 
 import uvicorn
@@ -107,10 +108,24 @@ def create_app(settings: PortalSettings) -> FastAPI:
     return app
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that a SIGTERM it shut down for gracefully ends the process with status 0, as
+    every Inovda service's does (uvicorn raises the signal again once it is done, which ends it with -15)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
 def main() -> None:
     settings = PortalSettings()
     configure_logging(settings.log_level, service="portal")
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.http_host,
         port=settings.http_port,
@@ -118,6 +133,7 @@ def main() -> None:
         timeout_graceful_shutdown=int(DRAIN_SECONDS),
         proxy_headers=False,
     )
+    _Server(config).run()
 
 
 def asyncapi_app() -> FastStream:
