@@ -91,8 +91,8 @@ def built_region(units: int, innovations: int) -> tuple[RegionDirectory, RegionY
         score = score_innovation(report, rubric)
         record = InnovationRecord(source=report.source, external_id=report.external_id)
         submitted = InnovationSubmitted(revision=1, innovation=report, submitted_at=_at(number))
-        changed_record, changed_region = projection.innovation_submitted(record, region, submitted)
-        record, region = changed_record or record, changed_region or region
+        record = projection.record_submitted(record, submitted) or record
+        region = projection.region_submitted(region, submitted) or region
         scored = InnovationScored(
             source=report.source,
             external_id=report.external_id,
@@ -107,9 +107,8 @@ def built_region(units: int, innovations: int) -> tuple[RegionDirectory, RegionY
             ineligible_reasons=list(score.ineligible_reasons),
             top_improvements=[item.model_dump() for item in top_improvements(score, rubric)],
         )
-        changed_record, changed_region = projection.innovation_scored(record, region, scored)
-        records.append(changed_record or record)
-        region = changed_region or region
+        records.append(projection.record_scored(record, scored) or record)
+        region = projection.region_scored(region, scored) or region
         tally = counts.setdefault(unit, [0, 0])
         tally[0] += 1
         tally[1] += int(score.eligible)

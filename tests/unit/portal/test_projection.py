@@ -5,7 +5,14 @@ import itertools
 
 from inovda_portal.domain import projection
 from inovda_portal.domain.model import InnovationRecord, RegionDirectory, RegionYear, UnitActivity
-from inovda_shared.contracts.events import IntakeAnswer, NotificationFailed, NotificationSent, Reason
+from inovda_shared.contracts.events import (
+    InnovationScored,
+    InnovationSubmitted,
+    IntakeAnswer,
+    NotificationFailed,
+    NotificationSent,
+    Reason,
+)
 
 from .events import AT, compliance, index, profiled, registered, report, scored, submitted
 
@@ -55,12 +62,13 @@ def apply_innovation_events(order: tuple[object, ...]) -> tuple[InnovationRecord
         RegionYear(region_code=KUKAR, year=2026),
     )
     for event in order:
-        change = (
-            projection.innovation_submitted(record, region, event)  # type: ignore[arg-type]
-            if hasattr(event, "innovation")
-            else projection.innovation_scored(record, region, event)  # type: ignore[arg-type]
-        )
-        record, region = change[0] or record, change[1] or region
+        if isinstance(event, InnovationSubmitted):
+            record = projection.record_submitted(record, event) or record
+            region = projection.region_submitted(region, event) or region
+        else:
+            assert isinstance(event, InnovationScored)
+            record = projection.record_scored(record, event) or record
+            region = projection.region_scored(region, event) or region
     return record, region
 
 
@@ -76,6 +84,7 @@ def test_revisions_and_scores_give_one_state_in_any_order_and_repeated() -> None
     assert summary.contribution is not None
     assert summary.contribution.maturity == summary.maturity
     assert sorted(record.revisions) == [1, 2]
+    assert region.early_scores == {}  # a score that overtook its revision was taken with it
     assert all(entry.score for entry in record.revisions.values())
     assert region.activity["DINKES"] == submitted(second, 2).submitted_at
 

@@ -27,15 +27,10 @@ RUBRIC = load_rubric(2026)
 
 
 def region_with(reports: list) -> RegionYear:  # type: ignore[type-arg]
-    from inovda_portal.domain.model import InnovationRecord
-
     region = projection.profile_updated(RegionYear(region_code="64.02", year=2026), profiled(spd=KUKAR_SPD))
     assert region is not None
     for number, item in enumerate(reports, start=1):
-        _, changed = projection.innovation_submitted(
-            InnovationRecord(source=item.source, external_id=item.external_id), region, submitted(item, number)
-        )
-        region = changed or region
+        region = projection.region_submitted(region, submitted(item, number)) or region
     return region
 
 

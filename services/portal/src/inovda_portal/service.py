@@ -26,7 +26,7 @@ from .adapters.store import PortalStore
 from .domain import projection
 from .domain.access import Account, Role
 from .domain.forms import ReportForm, report_body
-from .domain.model import RegionYear, UnitEntry, innovation_key, region_year_key
+from .domain.model import InnovationRecord, RegionYear, UnitEntry, innovation_key, region_year_key
 
 Clock = Callable[[], dt.datetime]
 
@@ -63,39 +63,33 @@ class Projection:
             event.region_code, event.year, lambda region: projection.compliance_updated(region, event)
         )
 
+    # An innovation's record and its region-year are two documents, each changed under its own lock and from
+    # the event alone: holding one lock while waiting for another would let it expire under a long queue.
+
     async def on_submitted(self, event: InnovationSubmitted) -> None:
         report = event.innovation
         await self._note_year(report.region_code, report.year)
-        async with self._store.locks.hold(f"innovation:{innovation_key(report.source, report.external_id)}"):
-            record = await self._store.innovation(report.source, report.external_id)
-            async with self._store.locks.hold(f"region:{region_year_key(report.region_code, report.year)}"):
-                region = await self._store.region_year(report.region_code, report.year)
-                changed_record, changed_region = projection.innovation_submitted(record, region, event)
-                if changed_region:
-                    await self._store.save_region_year(changed_region)
-            if changed_record:
-                await self._store.save_innovation(changed_record)
+        await self._change_record(
+            report.source, report.external_id, lambda record: projection.record_submitted(record, event)
+        )
+        await self._change_region(
+            report.region_code, report.year, lambda region: projection.region_submitted(region, event)
+        )
 
     async def on_scored(self, event: InnovationScored) -> None:
-        async with self._store.locks.hold(f"innovation:{innovation_key(event.source, event.external_id)}"):
-            record = await self._store.innovation(event.source, event.external_id)
-            async with self._store.locks.hold(f"region:{region_year_key(event.region_code, event.year)}"):
-                region = await self._store.region_year(event.region_code, event.year)
-                changed_record, changed_region = projection.innovation_scored(record, region, event)
-                if changed_region:
-                    await self._store.save_region_year(changed_region)
-            if changed_record:
-                await self._store.save_innovation(changed_record)
+        await self._change_record(
+            event.source, event.external_id, lambda record: projection.record_scored(record, event)
+        )
+        await self._change_region(event.region_code, event.year, lambda region: projection.region_scored(region, event))
 
     async def on_answer(self, answer: IntakeAnswer) -> None:
         """An answer about an innovation goes to its record (rejections included: the page shows why); any
         answer naming a unit and a year counts as the unit's activity."""
         external_id = answer.key.get("external_id")
         if answer.intake_routing_key == InnovationReport.routing_key and isinstance(external_id, str):
-            async with self._store.locks.hold(f"innovation:{innovation_key(answer.source, external_id)}"):
-                record = await self._store.innovation(answer.source, external_id)
-                if changed := projection.innovation_answered(record, answer):
-                    await self._store.save_innovation(changed)
+            await self._change_record(
+                answer.source, external_id, lambda record: projection.innovation_answered(record, answer)
+            )
         year = answer.key.get("year")
         if answer.region_code and answer.unit_code and isinstance(year, int) and answer.unit_registered:
             unit_code = answer.unit_code
@@ -117,6 +111,13 @@ class Projection:
         async with self._store.locks.hold(f"directory:{region_code}"):
             if changed := projection.with_year(await self._store.directory(region_code), year):
                 await self._store.save_directory(changed)
+
+    async def _change_record(
+        self, source: str, external_id: str, change: Callable[[InnovationRecord], InnovationRecord | None]
+    ) -> None:
+        async with self._store.locks.hold(f"innovation:{innovation_key(source, external_id)}"):
+            if changed := change(await self._store.innovation(source, external_id)):
+                await self._store.save_innovation(changed)
 
     async def _change_region(
         self, region_code: str, year: int, change: Callable[[RegionYear], RegionYear | None]

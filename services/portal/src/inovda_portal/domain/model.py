@@ -100,6 +100,14 @@ class InnovationSummary(_Frozen):
         return innovation_key(self.source, self.external_id)
 
 
+class EarlyScore(_Frozen):
+    """A score that arrived before its revision did (events of one fact travel apart)."""
+
+    revision: int
+    maturity: float
+    eligible: bool
+
+
 class RegionYear(_Frozen):
     region_code: str
     year: int
@@ -110,6 +118,7 @@ class RegionYear(_Frozen):
     history: tuple[IndexPoint, ...] = ()
     compliance: dict[str, UnitCounts] = {}
     innovations: dict[str, InnovationSummary] = {}
+    early_scores: dict[str, EarlyScore] = {}
     # The last time each unit reported something for this year (accepted or not).
     activity: dict[str, dt.datetime] = {}
 

@@ -22,6 +22,7 @@ from inovda_shared.contracts.events import (
 
 from .model import (
     AnswerEntry,
+    EarlyScore,
     EmailEntry,
     IndexPoint,
     IndexSnapshot,
@@ -118,60 +119,31 @@ def compliance_updated(region: RegionYear, event: UnitComplianceUpdated) -> Regi
     return region.model_copy(update={"compliance": {**region.compliance, event.unit_code: counts}})
 
 
-def innovation_submitted(
-    record: InnovationRecord, region: RegionYear, event: InnovationSubmitted
-) -> tuple[InnovationRecord | None, RegionYear | None]:
-    """The revision into the innovation's record; its summary, with the contribution scoring's rules give it,
-    into its region-year (unless a newer revision is there already)."""
+def record_submitted(record: InnovationRecord, event: InnovationSubmitted) -> InnovationRecord | None:
+    """The revision into the innovation's own record (keeping a score that overtook it)."""
     report = event.innovation
-    known_revision = record.revisions.get(event.revision)
-    score = known_revision.score if known_revision is not None else None  # a score may overtake its revision
-    changed_record: InnovationRecord | None = None
-    if known_revision is None or not known_revision.report:
-        entry = RevisionEntry(
-            revision=event.revision,
-            submitted_at=event.submitted_at,
-            report=report.model_dump(mode="json"),
-            score=score,
-        )
-        newest = event.revision >= max(record.revisions, default=0)
-        changed_record = record.model_copy(
-            update={
-                "region_code": report.region_code,
-                "year": report.year,
-                "unit_code": report.unit_code if newest else record.unit_code,
-                "revisions": {**record.revisions, event.revision: entry},
-            }
-        )
-    key = innovation_key(report.source, report.external_id)
-    known = region.innovations.get(key)
-    if known is not None and known.revision >= event.revision:
-        return changed_record, None
-    try:
-        contribution = score_innovation(report, load_rubric(report.year)).contribution()
-    except UnknownRubricYear:
-        contribution = None
-    summary = InnovationSummary(
-        source=report.source,
-        external_id=report.external_id,
-        unit_code=report.unit_code,
-        title=report.title,
+    known = record.revisions.get(event.revision)
+    if known is not None and known.report:
+        return None
+    entry = RevisionEntry(
         revision=event.revision,
         submitted_at=event.submitted_at,
-        scored_revision=event.revision if score is not None else None,
-        maturity=score.maturity if score is not None else None,
-        eligible=score.eligible if score is not None else None,
-        contribution=contribution,
+        report=report.model_dump(mode="json"),
+        score=known.score if known is not None else None,
     )
-    activity = _later(region.activity, report.unit_code, event.submitted_at)
-    return changed_record, region.model_copy(
-        update={"innovations": {**region.innovations, key: summary}, "activity": activity}
+    newest = event.revision >= max(record.revisions, default=0)
+    return record.model_copy(
+        update={
+            "region_code": report.region_code,
+            "year": report.year,
+            "unit_code": report.unit_code if newest else record.unit_code,
+            "revisions": {**record.revisions, event.revision: entry},
+        }
     )
 
 
-def innovation_scored(
-    record: InnovationRecord, region: RegionYear, event: InnovationScored
-) -> tuple[InnovationRecord | None, RegionYear | None]:
+def record_scored(record: InnovationRecord, event: InnovationScored) -> InnovationRecord | None:
+    """The score onto its revision (kept on a bare entry when it overtook the revision)."""
     score = ScoreEntry(
         maturity=event.maturity,
         eligible=event.eligible,
@@ -180,20 +152,71 @@ def innovation_scored(
         top_improvements=tuple(event.top_improvements),
     )
     revision = record.revisions.get(event.revision)
-    if revision is None:  # the score overtook its revision's own event: kept until the revision arrives
+    if revision is None:
         revision = RevisionEntry(revision=event.revision, submitted_at=UNKNOWN_TIME, report={})
-    changed_record = None
-    if revision.score != score:
-        revisions = {**record.revisions, event.revision: revision.model_copy(update={"score": score})}
-        changed_record = record.model_copy(update={"revisions": revisions})
+    if revision.score == score:
+        return None
+    return record.model_copy(
+        update={"revisions": {**record.revisions, event.revision: revision.model_copy(update={"score": score})}}
+    )
+
+
+def region_submitted(region: RegionYear, event: InnovationSubmitted) -> RegionYear | None:
+    """The innovation's line in its region-year, with the contribution scoring's rules give its revision (unless a
+    newer revision is there already); a score that overtook the revision is taken with it."""
+    report = event.innovation
+    key = innovation_key(report.source, report.external_id)
+    known = region.innovations.get(key)
+    if known is not None and known.revision >= event.revision:
+        return None
+    try:
+        contribution = score_innovation(report, load_rubric(report.year)).contribution()
+    except UnknownRubricYear:
+        contribution = None
+    early = region.early_scores.get(key)
+    score = early if early is not None and early.revision == event.revision else None
+    summary = InnovationSummary(
+        source=report.source,
+        external_id=report.external_id,
+        unit_code=report.unit_code,
+        title=report.title,
+        revision=event.revision,
+        submitted_at=event.submitted_at,
+        scored_revision=score.revision if score else None,
+        maturity=score.maturity if score else None,
+        eligible=score.eligible if score else None,
+        contribution=contribution,
+    )
+    early_scores = {
+        other: value for other, value in region.early_scores.items() if other != key or value.revision > event.revision
+    }
+    return region.model_copy(
+        update={
+            "innovations": {**region.innovations, key: summary},
+            "early_scores": early_scores,
+            "activity": _later(region.activity, report.unit_code, event.submitted_at),
+        }
+    )
+
+
+def region_scored(region: RegionYear, event: InnovationScored) -> RegionYear | None:
+    """The score onto the innovation's line; kept aside until its revision arrives when it overtook it."""
     key = innovation_key(event.source, event.external_id)
     summary = region.innovations.get(key)
-    if summary is None or summary.revision != event.revision or summary.scored_revision == event.revision:
-        return changed_record, None
-    scored = summary.model_copy(
-        update={"scored_revision": event.revision, "maturity": event.maturity, "eligible": event.eligible}
-    )
-    return changed_record, region.model_copy(update={"innovations": {**region.innovations, key: scored}})
+    if summary is not None and summary.revision > event.revision:
+        return None  # a newer revision counts: this score is of the past
+    if summary is not None and summary.revision == event.revision:
+        if summary.scored_revision == event.revision:
+            return None
+        scored = summary.model_copy(
+            update={"scored_revision": event.revision, "maturity": event.maturity, "eligible": event.eligible}
+        )
+        return region.model_copy(update={"innovations": {**region.innovations, key: scored}})
+    known_early = region.early_scores.get(key)
+    if known_early is not None and known_early.revision >= event.revision:
+        return None  # that one, or a newer revision's, is kept already
+    early = EarlyScore(revision=event.revision, maturity=event.maturity, eligible=event.eligible)
+    return region.model_copy(update={"early_scores": {**region.early_scores, key: early}})
 
 
 def innovation_answered(record: InnovationRecord, answer: IntakeAnswer) -> InnovationRecord | None:
