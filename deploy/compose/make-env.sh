@@ -1,6 +1,7 @@
 #!/bin/sh
 # Writes .env at the repository root from deploy/compose/example.env, with a random URL-safe value for every
-# empty password (a line `..._PASSWORD=` or `..._PASSWORD_<USER>=`). Leaves an existing .env alone.
+# empty password or secret (a line `..._PASSWORD=`, `..._PASSWORD_<USER>=` or `..._SECRET=`). Leaves an existing
+# .env alone.
 # Usage: sh deploy/compose/make-env.sh [path]
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,7 +14,7 @@ umask 077
 while IFS= read -r line || [ -n "$line" ]; do
   case $line in
     \#*) printf '%s\n' "$line" ;;
-    *_PASSWORD=|*_PASSWORD_*=)
+    *_PASSWORD=|*_PASSWORD_*=|*_SECRET=)
       secret=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
       printf '%s%s\n' "$line" "$secret"
       ;;

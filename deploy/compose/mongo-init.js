@@ -13,6 +13,7 @@ const inovdaServices = [
   { user: "inovda-submission", database: "inovda_submission", passwordVariable: "MONGODB_PASSWORD_INOVDA_SUBMISSION" },
   { user: "inovda-scoring", database: "inovda_scoring", passwordVariable: "MONGODB_PASSWORD_INOVDA_SCORING" },
   { user: "inovda-notification", database: "inovda_notification", passwordVariable: "MONGODB_PASSWORD_INOVDA_NOTIFICATION" },
+  { user: "inovda-portal", database: "inovda_portal", passwordVariable: "MONGODB_PASSWORD_INOVDA_PORTAL" },
 ];
 
 for (const service of inovdaServices) {

@@ -19,9 +19,12 @@ COPY deploy/docker/constraints.txt deploy/docker/constraints.txt
 COPY deploy/docker/wheelhouse /wheelhouse
 COPY shared shared
 COPY services/scoring services/scoring
+COPY services/notification services/notification
+COPY services/portal services/portal
 COPY cli cli
 RUN if ls /wheelhouse/*.whl >/dev/null 2>&1; then set -- --no-index --find-links=/wheelhouse; fi \
-    && /opt/venv/bin/pip install --no-cache-dir "$@" --constraint deploy/docker/constraints.txt ./shared ./services/scoring ./cli \
+    && /opt/venv/bin/pip install --no-cache-dir "$@" --constraint deploy/docker/constraints.txt \
+        ./shared ./services/scoring ./services/notification ./services/portal ./cli \
     && /opt/venv/bin/pip uninstall --yes pip setuptools \
     && /opt/venv/bin/python -c "import inovda_cli.main"
 

@@ -91,7 +91,7 @@ def system(images: None) -> Iterator[Stack]:
     system = Stack()
     if system.env_file.exists():  # what a run that was stopped short left behind
         system.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", timeout=300, check=False)
-    for port in stack.PORTS.values():
+    for port in [*stack.PORTS.values(), *range(stack.PORTAL_PORTS[0], stack.PORTAL_PORTS[1] + 1)]:
         if outside_port_taken(port):
             pytest.fail(
                 f"127.0.0.1:{port} is taken: another {stack.PROJECT} stack? (docker compose -p {stack.PROJECT} down)",

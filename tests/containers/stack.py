@@ -35,6 +35,7 @@ PORTS = {
     "LOCAL_MONGODB_PORT": 46017,
     "LOCAL_SMTP_PORT": 46025,
 }
+PORTAL_PORTS = (46080, 46089)  # the portal's pages: one port of the range per replica
 COMPOSE_FILES = (
     REPO / "docker-compose.yml",
     REPO / "docker-compose.local.yml",
@@ -42,8 +43,12 @@ COMPOSE_FILES = (
 )
 
 
-def run(arguments: Sequence[str], timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(list(arguments), capture_output=True, text=True, timeout=timeout, check=False, cwd=REPO)
+def run(
+    arguments: Sequence[str], timeout: float = 120, check: bool = True, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        list(arguments), capture_output=True, text=True, timeout=timeout, check=False, cwd=REPO, input=stdin
+    )
     if check and result.returncode != 0:
         output = result.stdout[-2000:] + result.stderr[-3000:]
         raise RuntimeError(f"{' '.join(arguments)}: exit {result.returncode}\n{output}")
@@ -119,10 +124,12 @@ class Stack:
         self.access_file = WORK / "access.json"
         self.env: dict[str, str] = {}
 
-    def compose(self, *arguments: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def compose(
+        self, *arguments: str, timeout: float = 300, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         files = [argument for path in COMPOSE_FILES for argument in ("-f", str(path))]
         command = ["docker", "compose", "-p", PROJECT, "--env-file", str(self.env_file), *files, *arguments]
-        return run(command, timeout=timeout, check=check)
+        return run(command, timeout=timeout, check=check, stdin=stdin)
 
     def prepare(self) -> None:
         """A new env file (random passwords from deploy/compose/make-env.sh, this stack's ports), the broker's
@@ -131,6 +138,7 @@ class Stack:
         self.env_file.unlink(missing_ok=True)
         run(["sh", "deploy/compose/make-env.sh", str(self.env_file)], timeout=30)
         extra = {**{name: str(port) for name, port in PORTS.items()}, "LOCAL_MAIL_DIR": "./var/containers/mail"}
+        extra["LOCAL_PORTAL_PORTS"] = "-".join(str(port) for port in PORTAL_PORTS)
         extra["RABBITMQ_PASSWORD_INOVDA_OBSERVER"] = secrets.token_hex(24)
         with self.env_file.open("a", encoding="utf-8") as handle:
             handle.write("# tests/containers\n" + "".join(f"{name}={value}\n" for name, value in extra.items()))

@@ -254,7 +254,7 @@ def compose_problems(compose: Document, services: Iterable[ServiceSpec], drain_s
         replicas = (service.get("deploy") or {}).get("replicas")
         if not isinstance(replicas, int) or replicas < 1:
             problems.append(f"{spec.name}: deploy.replicas is not set")
-        if service.get("ports"):
+        if not all(scalable_port(port) for port in service.get("ports") or []):
             problems.append(f"{spec.name}: publishes host ports, which clash when it is scaled")
         dockerfile = (service.get("build") or {}).get("dockerfile")
         if dockerfile != f"deploy/docker/{spec.name}.Dockerfile":
@@ -445,3 +445,16 @@ def keda_problems(documents: list[Document], queue_of_deployment: Mapping[str, s
         if len(names) != 1:
             problems.append(f"Deployment {deployment} is scaled by {len(names)} ScaledObjects")
     return problems
+
+
+_DEFAULTED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}")
+
+
+def scalable_port(port: object) -> bool:
+    """A port a scaled service may publish: on 127.0.0.1 only, from a range of host ports (each replica takes
+    one of them), as the portal's pages are published."""
+    if not isinstance(port, str):
+        return False
+    host, _, rest = _DEFAULTED.sub(lambda match: match.group(1), port).partition(":")
+    first, _, last = rest.rpartition(":")[0].partition("-")
+    return host == "127.0.0.1" and first.isdigit() and last.isdigit() and int(last) > int(first)

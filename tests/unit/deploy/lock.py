@@ -3,7 +3,7 @@
 The images install `shared` and one service (or the CLI) with
 `pip install --constraint deploy/docker/constraints.txt`, so an image runs the versions this repository was
 tested with, not whatever was newest on the day it was built. The file is generated from the development
-virtualenv: the closure of the runtime dependencies of the three services and the `inovda` CLI (the Inovda
+virtualenv: the closure of the runtime dependencies of the four services and the `inovda` CLI (the Inovda
 packages' own from their pyproject.toml, extras and environment markers evaluated for Linux and this
 Python), without the Inovda packages themselves and without development tools.
 
@@ -27,9 +27,10 @@ INOVDA_PACKAGES = {
     "inovda-submission": "services/submission",
     "inovda-scoring": "services/scoring",
     "inovda-notification": "services/notification",
+    "inovda-portal": "services/portal",
     "inovda-cli": "cli",
 }
-IMAGE_PACKAGES = ("inovda-submission", "inovda-scoring", "inovda-notification", "inovda-cli")
+IMAGE_PACKAGES = ("inovda-submission", "inovda-scoring", "inovda-notification", "inovda-portal", "inovda-cli")
 HEADER = """\
 # Runtime dependency pins of the service images; generated, do not edit by hand.
 # Regenerate: .venv/bin/python -m tests.unit.deploy.lock > deploy/docker/constraints.txt

@@ -13,7 +13,7 @@ from inovda_shared.topology import SERVICE_QUEUES
 from .checks import ServiceSpec
 
 REPO = Path(__file__).resolve().parents[3]
-SERVICE_NAMES = ("submission", "scoring", "notification")
+SERVICE_NAMES = ("submission", "scoring", "notification", "portal")
 DOCKER = REPO / "deploy" / "docker"
 COMPOSE_FILE = REPO / "docker-compose.yml"
 COMPOSE_HELPERS = REPO / "deploy" / "compose"

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+from inovda_cli.broker_access import intake_sources
+
 from . import tools
 from .checks import Document, compose_problems, duration_seconds
 from .project import COMPOSE_FILE, COMPOSE_HELPERS, DRAIN, REPO, services
@@ -201,7 +203,7 @@ def test_services_connect_as_their_broker_users_and_submission_knows_the_sources
         assert user.group(1) in users
         assert user.group(2) == password_variable(user.group(1))
     source_users = json.loads(defined["submission"]["environment"]["SOURCE_USERS"])
-    assert source_users == access()["outside_systems"]
+    assert source_users == intake_sources(access())
 
 
 def test_rendered_definitions_declare_the_vhost_every_user_and_the_service_queues() -> None:
@@ -271,6 +273,7 @@ MONGO_PASSWORDS = {
     "MONGODB_PASSWORD_INOVDA_SUBMISSION": "s-secret",
     "MONGODB_PASSWORD_INOVDA_SCORING": "c-secret",
     "MONGODB_PASSWORD_INOVDA_NOTIFICATION": "n-secret",
+    "MONGODB_PASSWORD_INOVDA_PORTAL": "p-secret",
 }
 
 

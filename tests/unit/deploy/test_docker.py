@@ -83,7 +83,9 @@ def test_local_infrastructure_images_run_unprivileged_with_a_health_check(name: 
     stop_signal = final.last("STOPSIGNAL")
     assert stop_signal is not None and stop_signal.arguments == "SIGTERM"
     assert final.last("CMD") is not None
-    assert re.search(r"^FROM \$\{\w+\}$", text, re.MULTILINE), "the base is a build argument (a registry's or the local one)"
+    assert re.search(r"^FROM \$\{\w+\}$", text, re.MULTILINE), (
+        "the base is a build argument (a registry's or the local one)"
+    )
 
 
 def test_hadolint_fails_a_bad_dockerfile(tmp_path: Path) -> None:
@@ -102,11 +104,26 @@ def test_dockerfile_meets_the_image_rules(spec: ServiceSpec) -> None:
     assert dockerfile_problems(dockerfile(spec).read_text(encoding="utf-8"), spec) == []
 
 
+def services_it_imports(name: str) -> list[str]:
+    """The other services whose pure domain code a service imports as a library (its pyproject's
+    `inovda-<service>` dependencies: the portal's what-if is scoring's own)."""
+    pyproject = tomllib.loads((REPO / "services" / name / "pyproject.toml").read_text(encoding="utf-8"))
+    names = [canonicalize_name(Requirement(text).name) for text in pyproject["project"]["dependencies"]]
+    return [f"services/{other}" for other in SERVICE_NAMES if f"inovda-{other}" in names]
+
+
 @pytest.mark.parametrize("spec", SERVICES)
 def test_dockerfile_copies_only_what_exists_and_what_the_service_needs(spec: ServiceSpec) -> None:
     builder = parse_dockerfile(dockerfile(spec).read_text(encoding="utf-8"))[0]
     sources = [instruction.arguments.split()[0] for instruction in builder.all("COPY")]
-    assert sources == ["deploy/docker/constraints.txt", "deploy/docker/wheelhouse", "shared", f"services/{spec.name}"]
+    libraries = services_it_imports(spec.name)
+    assert sources == [
+        "deploy/docker/constraints.txt",
+        "deploy/docker/wheelhouse",
+        "shared",
+        *libraries,
+        f"services/{spec.name}",
+    ]
     for source in sources:
         assert (REPO / source).exists(), source
 
