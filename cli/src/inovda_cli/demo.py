@@ -325,9 +325,9 @@ def mail_summary(mail: MailSink, folder: Path) -> str:
 
 async def report(mongodb_url: str, scoring_database: str) -> str:
     async with scoring_library(mongodb_url, scoring_database) as scoring:
-        figures = await scoring.index(KUKAR, YEAR)
+        standing = await scoring.standing(KUKAR, YEAR)
         rows = await scoring.compliance(KUKAR, YEAR)
         plan = await scoring.path(KUKAR, YEAR)
     return "\n\n".join(
-        [render_index(KUKAR, YEAR, figures), render_compliance(YEAR, rows), render_path(KUKAR, YEAR, plan)]
+        [render_index(KUKAR, YEAR, standing), render_compliance(YEAR, rows), render_path(KUKAR, YEAR, plan)]
     )

@@ -13,7 +13,15 @@ from .demo import run_demo
 from .portal_users import describe, portal_accounts, portal_database, read_password
 from .publish import publish_path
 from .report import broker_status, region_report
-from .scoring import as_json, parse_changes, render_index, render_path, render_what_if, scoring_library
+from .scoring import (
+    as_json,
+    parse_changes,
+    render_index,
+    render_path,
+    render_what_if,
+    scoring_library,
+    standing_as_json,
+)
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_MONGODB_URL = "mongodb://127.0.0.1:27017/"
@@ -120,8 +128,8 @@ def _print_letters(letters: Sequence[DeadLetter], verb: str) -> None:
 async def _scoring(args: argparse.Namespace) -> str:
     async with scoring_library(args.mongodb_url, args.scoring_database) as scoring:
         if args.command == "index":
-            figures = await scoring.index(args.region, args.year)
-            return as_json(figures) if args.json else render_index(args.region, args.year, figures)
+            standing = await scoring.standing(args.region, args.year)
+            return standing_as_json(standing) if args.json else render_index(args.region, args.year, standing)
         if args.command == "path":
             plan = await scoring.path(args.region, args.year, max_steps=args.max_steps)
             return as_json(plan) if args.json else render_path(args.region, args.year, plan)

@@ -49,7 +49,7 @@ SUBMISSION_QUEUE = ServiceQueue("submission.intake", INTAKE_EXCHANGE, ("#",))
 SCORING_QUEUE = ServiceQueue(
     "scoring.events",
     EVENTS_EXCHANGE,
-    ("innovation.submitted", "unit.registered", "region.profile.updated"),
+    ("innovation.submitted", "unit.registered", "region.profile.updated", "innovation.verified"),
 )
 NOTIFICATION_QUEUE = ServiceQueue(
     "notification.events",
@@ -74,6 +74,7 @@ PORTAL_QUEUE = ServiceQueue(
         "intake.accepted.*",
         "intake.rejected.*",
         "innovation.submitted",
+        "innovation.verified",
         "innovation.scored",
         "region.index.updated",
         "unit.compliance.updated",
