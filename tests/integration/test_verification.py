@@ -108,6 +108,8 @@ async def test_a_review_round_gives_the_verified_figures_and_the_path_plans_on_t
         "35": "not_accepted",
     }
     assert any("35 (Video inovasi) tidak diterima" in reason for reason in rescored["verified_ineligible_reasons"])
+    lowered = claimed.indicators["17"].score - RUBRIC.sid["17"].weight * 1
+    assert rescored["points_lost"] == claimed.indicators["35"].score + lowered
 
     index = (await events.wait_for("region.index.updated", lambda body: body["verified"] is not None))[-1].body
     assert index["path_on"] == "verified"

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from inovda_portal.domain.access import ROLES
+
 from .broker_access import render_file
 from .deadletters import DeadLetter, list_dead_letters, replay_dead_letters, request_email_resends
 from .demo import run_demo
@@ -77,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     user_commands = users.add_subparsers(dest="users_command", required=True)
     add = user_commands.add_parser("add", help="a new account; the password from standard input or --password-file")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=["admin", "mentor", "unit"])
+    add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--region", action="append", required=True, help="a region code (BPS), repeatable")
     add.add_argument("--unit", help="the unit's code, for a unit account")
     add.add_argument("--email", help="the account's address; a mentor sees the units whose mentor_emails name it")

@@ -185,6 +185,7 @@ class InnovationScored(Event):
     verified_ineligible_reasons: list[str] = []
     review: Review | None = None
     decisions: dict[str, VerifiedDecision] = {}  # the decisions that hold for this revision
+    points_lost: float = 0  # the maturity points the decisions took away (not those still to review)
     reviewed_round: int = 0  # the review round this event reports (0: scored for a new revision)
 
 

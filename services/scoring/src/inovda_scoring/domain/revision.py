@@ -119,6 +119,7 @@ class ScoredRevision:
             verified_ineligible_reasons=list(self.verified.reasons),
             review=self.verified.review,
             decisions=dict(self.verified.decisions),
+            points_lost=self.verified.points_lost,
             reviewed_round=self.reviewed_round,
         )
 

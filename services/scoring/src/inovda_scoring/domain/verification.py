@@ -186,6 +186,7 @@ class Verified:
     reasons: tuple[str, ...] = ()
     review: Review = field(default_factory=lambda: Review(decided=0, total=0))
     decisions: Mapping[str, VerifiedDecision] = field(default_factory=dict)
+    points_lost: float = 0  # the maturity points the decisions took away (not those still to review)
 
     @classmethod
     def of(
@@ -206,6 +207,11 @@ class Verified:
             reasons=verified_reasons(claimed, decisions, rubric),
             review=review_of(verification, decisions, fingerprints.claims),
             decisions=decisions.indicators,
+            points_lost=sum(
+                claimed.indicators[key].score - score.indicators[key].score
+                for key in decisions.indicators
+                if key in claimed.indicators
+            ),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -218,6 +224,7 @@ class Verified:
             "reasons": list(self.reasons),
             "review": self.review.model_dump(mode="json"),
             "decisions": {key: value.model_dump(mode="json") for key, value in self.decisions.items()},
+            "points_lost": self.points_lost,
         }
 
     @classmethod
@@ -234,6 +241,7 @@ class Verified:
             reasons=tuple(value["reasons"]),
             review=Review.model_validate(value["review"]),
             decisions={key: VerifiedDecision.model_validate(item) for key, item in value["decisions"].items()},
+            points_lost=value.get("points_lost", 0),
         )
 
 
