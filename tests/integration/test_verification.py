@@ -11,6 +11,7 @@ import pytest
 from faststream.rabbit import RabbitBroker
 
 from inovda_cli import samples
+from inovda_cli.publish import IntakeMessage, publish_messages
 from inovda_scoring.domain import load_rubric, score_innovation
 from inovda_scoring.domain.verification import Holding, verified_score
 from inovda_scoring.settings import ScoringSettings
@@ -23,12 +24,14 @@ from inovda_shared.contracts.events import (
 )
 from inovda_shared.contracts.intake import InnovationReport, RegionProfile, UnitUpsert, claim_fingerprint
 from inovda_shared.messaging import OutgoingEvent, publish_events
+from inovda_submission.settings import SubmissionSettings
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.integration
 
 NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 RUBRIC = load_rubric(2026)
+VERIFICATION = "innovation.verification.v1"
 
 
 def report(external_id: str = "INV-001", **overrides: Any) -> InnovationReport:
@@ -168,3 +171,76 @@ async def test_a_round_that_overtakes_its_innovation_is_taken_in_once_the_innova
     await publish(publisher, InnovationSubmitted(revision=1, innovation=item, submitted_at=NOW))
     verified = (await events.wait_for("innovation.scored", lambda body: body["reviewed_round"] == 1, timeout=30))[0]
     assert verified.body["verified_eligible"] is True
+
+
+def round_body(revision: int = 1, **overrides: Any) -> dict[str, Any]:
+    """A review round as the portal sends it."""
+    body: dict[str, Any] = {
+        "source": "portal",
+        "region_code": samples.KUKAR,
+        "innovation_source": "e-inovasi",
+        "external_id": "INV-001",
+        "revision": revision,
+        "year": 2026,
+        "verifier": "verifikator",
+        "indicators": {
+            "16": {"decision": "accepted"},
+            "35": {"decision": "not_accepted", "reason": "evidence_unreadable", "note": "Tautan video rusak"},
+        },
+    }
+    body.update(overrides)
+    return body
+
+
+async def test_the_intake_stores_a_round_with_what_it_judged_and_refuses_what_it_cannot_take(
+    submission: SubmissionSettings, scoring: ScoringSettings, events: EventProbe
+) -> None:
+    await publish_messages(
+        submission.amqp_url,
+        [IntakeMessage.of("unit.upsert.v1", samples.unit()), IntakeMessage.of("region.profile.v1", samples.profile())],
+    )
+    await events.wait_for("intake.accepted.*", count=2)
+    await publish_messages(submission.amqp_url, [IntakeMessage.of("innovation.report.v1", samples.innovation())])
+    await events.wait_for("innovation.scored")
+
+    await publish_messages(submission.amqp_url, [IntakeMessage.of(VERIFICATION, round_body(), message_id="r1")])
+    answer = (await events.wait_for("intake.accepted.portal"))[0].body
+    assert (answer["intake_routing_key"], answer["revision"], answer["key"]) == (
+        VERIFICATION,
+        1,
+        {"innovation_source": "e-inovasi", "external_id": "INV-001", "revision": 1},
+    )
+    verified = (await events.wait_for("innovation.verified"))[0].body
+    claim = report().indicators["35"]
+    assert verified["indicators"]["35"]["judged_fingerprint"] == claim_fingerprint(claim)
+    assert (verified["unit_code"], verified["version"], verified["indicators"]["35"]["round"]) == ("DINKES", 1, 1)
+    scored = (await events.wait_for("innovation.scored", lambda body: body["reviewed_round"] == 1))[0].body
+    assert scored["decisions"]["35"]["note"] == "Tautan video rusak"
+
+    # The same round again: the same answer, no second round.
+    await publish_messages(submission.amqp_url, [IntakeMessage.of(VERIFICATION, round_body(), message_id="r1-again")])
+    again = (await events.wait_for("intake.accepted.portal", count=2))[1].body
+    assert (again["revision"], again["unchanged"]) == (1, True)
+
+    refused = {
+        "e-inovasi verifying itself": (round_body(source="e-inovasi"), "not_a_verifier"),
+        "an older revision": (round_body(revision=2), "not_latest_revision"),
+        "an indicator not claimed": (round_body(indicators={"20": {"decision": "accepted"}}), "not_claimed"),
+        "a lower level that is not lower": (
+            round_body(indicators={"32": {"decision": "accepted_lower", "level": 3}}),
+            "not_lower",
+        ),
+        "a refusal without its reason": (round_body(indicators={"16": {"decision": "not_accepted"}}), "missing"),
+        "an innovation not stored": (round_body(external_id="INV-TIDAK-ADA"), "unknown_innovation"),
+    }
+    await publish_messages(
+        submission.amqp_url,
+        [IntakeMessage.of(VERIFICATION, body, message_id=name) for name, (body, _) in refused.items()],
+    )
+    answers = {
+        event.body["message_id"]: {reason["code"] for reason in event.body["reasons"]}
+        for event in await events.wait_for("intake.rejected.*", count=len(refused))
+    }
+    assert answers == {name: {code} for name, (_, code) in refused.items()}
+    await asyncio.sleep(1)
+    assert len(events.matching("innovation.verified")) == 1

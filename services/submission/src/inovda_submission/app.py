@@ -33,7 +33,12 @@ def create_app(settings: SubmissionSettings) -> FastStream:
     outbox = Outbox(database["outbox"])
     relay = OutboxRelay([outbox], broker, settings.outbox_relay_interval_seconds, settings.outbox_relay_grace_seconds)
     service = IntakeService(
-        store, outbox, relay, clock=lambda: dt.datetime.now(dt.UTC), source_users=settings.source_users
+        store,
+        outbox,
+        relay,
+        clock=lambda: dt.datetime.now(dt.UTC),
+        source_users=settings.source_users,
+        verifier_sources=settings.verifier_sources,
     )
     broker.include_router(build_router(service))
 

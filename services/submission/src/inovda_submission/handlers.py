@@ -13,7 +13,7 @@ from faststream.rabbit.annotations import RabbitMessage
 from pydantic import BaseModel, WithJsonSchema
 
 from inovda_shared.consumer import ORIGINAL_USER_ID, routed, service_subscriber
-from inovda_shared.contracts.intake import InnovationReport, RegionProfile, UnitUpsert
+from inovda_shared.contracts.intake import InnovationReport, InnovationVerification, RegionProfile, UnitUpsert
 from inovda_shared.messaging import correlation_id_of, routing_key_of
 from inovda_shared.topology import SUBMISSION_QUEUE
 
@@ -84,6 +84,13 @@ def build_router(service: IntakeService) -> RabbitRouter:
     @intake(filter=routed(InnovationReport.routing_key))
     async def on_innovation_report(body: Annotated[bytes, documented_as(InnovationReport)], delivery: Delivery) -> None:
         """`innovation.report.v1`: an innovation reported, or a new revision of it."""
+        await service.handle(delivery)
+
+    @intake(filter=routed(InnovationVerification.routing_key))
+    async def on_innovation_verification(
+        body: Annotated[bytes, documented_as(InnovationVerification)], delivery: Delivery
+    ) -> None:
+        """`innovation.verification.v1`: a verifier's review round of an innovation's latest revision."""
         await service.handle(delivery)
 
     @intake

@@ -1,19 +1,27 @@
 """The intake use case: validate, store, and record the answer and events for the outbox."""
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from pydantic import BaseModel
 
 from inovda_shared.contracts.events import (
     InnovationSubmitted,
+    InnovationVerified,
     IntakeAnswer,
     Reason,
     RegionProfileUpdated,
     UnitRegistered,
 )
-from inovda_shared.contracts.intake import INTAKE_MODELS, InnovationReport, IntakeModel, RegionProfile, UnitUpsert
+from inovda_shared.contracts.intake import (
+    INTAKE_MODELS,
+    InnovationReport,
+    InnovationVerification,
+    IntakeModel,
+    RegionProfile,
+    UnitUpsert,
+)
 from inovda_shared.messaging import OutgoingEvent
 from inovda_shared.mongo import Document
 from inovda_shared.outbox import Outbox, OutboxRelay
@@ -21,8 +29,9 @@ from inovda_shared.outbox import Outbox, OutboxRelay
 from .adapters.metrics import INTAKE_ANSWERS
 from .adapters.store import Saved, SubmissionStore, VersionedCollection
 from .domain.authentication import authenticate
-from .domain.records import content_hash, entity_id, message_key, unit_id
+from .domain.records import content_hash, entity_id, innovation_id, message_key, unit_id
 from .domain.validation import Rejection, parse_intake
+from .domain.verification import verification_refusals, verified_event
 
 Clock = Callable[[], dt.datetime]
 
@@ -46,12 +55,14 @@ class IntakeService:
         relay: OutboxRelay,
         clock: Clock,
         source_users: Mapping[str, str] | None = None,
+        verifier_sources: Collection[str] = ("portal",),
     ) -> None:
         self._store = store
         self._outbox = outbox
         self._relay = relay
         self._clock = clock
         self._source_users = source_users or {}
+        self._verifier_sources = frozenset(verifier_sources)
         self._known_units: set[str] = set()
 
     async def handle(self, delivery: IntakeDelivery) -> None:
@@ -69,18 +80,32 @@ class IntakeService:
             events = facts.rejected(parsed, await self._names_registered_unit(parsed))
         else:
             latest = await self._collection_for(parsed).latest_version(entity_id(parsed))
-            if rejection := await self._check_references(parsed, latest):
+            reviewed = await self._reviewed(parsed)
+            if rejection := await self._check_references(parsed, latest, reviewed):
                 parsed = rejection
                 events = facts.rejected(rejection, await self._names_registered_unit(rejection))
             else:
-                events = await self._accept(parsed, facts, latest)
+                events = await self._accept(parsed, facts, latest, reviewed)
 
         if pending := await self._outbox.record(key, events):
             status = "rejected" if isinstance(parsed, Rejection) else "accepted"
             INTAKE_ANSWERS.labels(routing_key=_known(delivery.routing_key), status=status).inc()
             await self._relay.publish(pending)
 
-    async def _check_references(self, model: IntakeModel, latest: Document | None) -> Rejection | None:
+    async def _reviewed(self, model: IntakeModel) -> Document | None:
+        """For a review round, the latest stored version of the innovation it reviews."""
+        if not isinstance(model, InnovationVerification):
+            return None
+        return await self._store.innovations.latest_version(innovation_id(model.innovation_source, model.external_id))
+
+    async def _check_references(
+        self, model: IntakeModel, latest: Document | None, reviewed: Document | None
+    ) -> Rejection | None:
+        if isinstance(model, InnovationVerification):
+            refusals = verification_refusals(model, reviewed, self._verifier_sources)
+            if not refusals:
+                return None
+            return Rejection(refusals, source=model.source, key=model.key(), region_code=model.region_code)
         if not isinstance(model, InnovationReport):
             return None
         reasons = []
@@ -135,17 +160,21 @@ class IntakeService:
         self._known_units.add(unit)
         return True
 
-    async def _accept(self, model: IntakeModel, facts: "_Facts", latest: Document | None) -> list[OutgoingEvent]:
+    async def _accept(
+        self, model: IntakeModel, facts: "_Facts", latest: Document | None, reviewed: Document | None
+    ) -> list[OutgoingEvent]:
         collection = self._collection_for(model)
         data = model.model_dump(mode="json")
         saved = await collection.save(entity_id(model), data, content_hash(model), facts.key, latest)
-        return facts.accepted(model, saved)
+        return facts.accepted(model, saved, reviewed)
 
     def _collection_for(self, model: IntakeModel) -> VersionedCollection:
         if isinstance(model, UnitUpsert):
             return self._store.units
         if isinstance(model, RegionProfile):
             return self._store.profiles
+        if isinstance(model, InnovationVerification):
+            return self._store.verifications
         return self._store.innovations
 
 
@@ -178,7 +207,7 @@ class _Facts:
         )
         return [self._event(answer, answer.answer_routing_key, "answer")]
 
-    def accepted(self, model: IntakeModel, saved: Saved) -> list[OutgoingEvent]:
+    def accepted(self, model: IntakeModel, saved: Saved, reviewed: Document | None = None) -> list[OutgoingEvent]:
         answer = IntakeAnswer(
             status="accepted",
             message_id=self.delivery.message_id,
@@ -195,12 +224,18 @@ class _Facts:
         )
         events = []
         if saved.changed:
-            fact = self._fact(model, saved.version)
+            fact = self._fact(model, saved.version, reviewed)
             events.append(self._event(fact, fact.routing_key, fact.routing_key))
         events.append(self._event(answer, answer.answer_routing_key, "answer"))
         return events
 
-    def _fact(self, model: IntakeModel, version: int) -> UnitRegistered | RegionProfileUpdated | InnovationSubmitted:
+    def _fact(
+        self, model: IntakeModel, version: int, reviewed: Document | None
+    ) -> UnitRegistered | RegionProfileUpdated | InnovationSubmitted | InnovationVerified:
+        if isinstance(model, InnovationVerification):
+            assert reviewed is not None, "a review round is accepted only for a stored innovation"
+            report = InnovationReport.model_validate(reviewed["data"], strict=False)
+            return verified_event(model, report, version, self.now)
         if isinstance(model, UnitUpsert):
             return UnitRegistered(version=version, unit=model, registered_at=self.now)
         if isinstance(model, RegionProfile):

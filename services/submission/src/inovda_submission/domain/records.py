@@ -3,7 +3,13 @@
 import hashlib
 import json
 
-from inovda_shared.contracts.intake import InnovationReport, IntakeModel, RegionProfile, UnitUpsert
+from inovda_shared.contracts.intake import (
+    InnovationReport,
+    InnovationVerification,
+    IntakeModel,
+    RegionProfile,
+    UnitUpsert,
+)
 
 
 def message_key(routing_key: str, source: str, message_id: str | None, body: bytes) -> str:
@@ -45,4 +51,6 @@ def entity_id(model: IntakeModel) -> str:
         return profile_id(model.region_code, model.year)
     if isinstance(model, InnovationReport):
         return innovation_id(model.source, model.external_id)
+    if isinstance(model, InnovationVerification):  # its rounds, kept per innovation it reviews
+        return innovation_id(model.innovation_source, model.external_id)
     raise TypeError(f"no identity for {type(model).__name__}")
