@@ -44,7 +44,7 @@ def review_round(item: InnovationReport, version: int, revision: int, **kinds: s
     for key, kind in kinds.items():
         claim = item.indicators[key[1:]]
         decisions[key[1:]] = VerifiedDecision(
-            decision=kind,  # type: ignore[arg-type]
+            decision=kind,
             level=1 if kind == "accepted_lower" else None,
             reason="evidence_unreadable" if kind == "not_accepted" else None,
             judged_level=claim.level,

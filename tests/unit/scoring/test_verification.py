@@ -47,7 +47,7 @@ def fingerprints(item: InnovationReport) -> dict[str, str]:
 def decision(item: InnovationReport, indicator_id: str, kind: str = "accepted", **extra: Any) -> VerifiedDecision:
     claim = item.indicators[indicator_id]
     return VerifiedDecision(
-        decision=kind,  # type: ignore[arg-type]
+        decision=kind,
         judged_level=claim.level,
         judged_fingerprint=claim_fingerprint(claim),
         revision=1,

@@ -71,12 +71,12 @@ def create_app(settings: NotificationSettings) -> FastStream:
     marks = CommitMarks(settings.mongodb_url, settings.mongodb_database, instance_name(settings))
     delivery = build_delivery(settings, store, marks, sender, relay, broker)
     renderer = Renderer()
-    service = NotificationService(store, delivery, renderer, now)
-    broker.include_router(build_router(service))
     schedules = {
         key: ReminderSchedule(config.deadline, tuple(config.dates) if config.dates else None)
         for key, config in settings.reminder_schedules.items()
     }
+    service = NotificationService(store, delivery, renderer, now, schedules)
+    broker.include_router(build_router(service))
     scheduler = Scheduler(store, delivery, renderer, schedules, ZoneInfo(settings.timezone), settings.digest_weekday)
 
     async def deliver_loop() -> None:

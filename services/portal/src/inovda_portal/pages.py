@@ -26,7 +26,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import FormData as StarletteForm
 from starlette.exceptions import HTTPException
 
-from inovda_shared.contracts.vocabulary import UNIT_KIND_LABELS
+from inovda_shared.contracts.vocabulary import (
+    DECISION_LABELS,
+    ELIGIBILITY_ITEM_LABELS,
+    NOT_ACCEPTED_REASON_LABELS,
+    UNIT_KIND_LABELS,
+)
 from inovda_shared.indonesian import MONTHS, format_date, format_number, format_points
 from inovda_shared.observability import REGISTRY, Readiness
 
@@ -34,7 +39,7 @@ from .adapters.exports import as_csv, as_xlsx
 from .adapters.metrics import LOGINS
 from .domain.access import ROLE_LABELS, Account
 from .domain.forms import BASES, CHOICE_FIELDS, EVIDENCE_ROWS, FormData, affairs, problems_by_field, read_form
-from .domain.review import DECISION_LABELS, DECISIONS, ITEM_LABELS, REASON_LABELS, REASONS, read_review_form
+from .domain.review import DECISIONS, REASONS, read_review_form
 from .domain.simulation import CLAIM_ROWS
 from .service import Accounts, AuthenticationError, Reporting
 from .settings import PortalSettings
@@ -141,8 +146,8 @@ def templates_for(settings: PortalSettings) -> Jinja2Templates:
         DECISIONS=DECISIONS,
         DECISION_LABELS=DECISION_LABELS,
         REASONS=REASONS,
-        REASON_LABELS=REASON_LABELS,
-        ITEM_LABELS=ITEM_LABELS,
+        REASON_LABELS=NOT_ACCEPTED_REASON_LABELS,
+        ITEM_LABELS=ELIGIBILITY_ITEM_LABELS,
     )
     return Jinja2Templates(env=environment)
 

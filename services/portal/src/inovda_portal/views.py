@@ -22,7 +22,7 @@ from inovda_scoring.domain import (
 )
 from inovda_shared.contracts.events import IndicatorImprovement, IndicatorScore, PathStep, VerifiedDecision
 from inovda_shared.contracts.intake import InnovationReport
-from inovda_shared.contracts.vocabulary import BASIC_SERVICE_AFFAIRS, UNIT_KIND_LABELS
+from inovda_shared.contracts.vocabulary import BASIC_SERVICE_AFFAIRS, ELIGIBILITY_ITEM_LABELS, UNIT_KIND_LABELS
 
 from .adapters.store import PortalStore
 from .domain.access import Account, may_report_for, may_verify, may_view_region, may_view_unit, visible_units
@@ -42,7 +42,7 @@ from .domain.model import (
     Verified,
     innovation_key,
 )
-from .domain.review import ITEM_LABELS, DecisionInput, ReviewForm
+from .domain.review import DecisionInput, ReviewForm
 from .domain.simulation import Simulation, WhatIfForm, read_what_if, simulate, unique_scores
 
 Clock = Callable[[], dt.datetime]
@@ -474,7 +474,8 @@ class PortalViews:
             for row in claimed
         )
         items = tuple(
-            (item, label, form.item(item) if form else DecisionInput()) for item, label in ITEM_LABELS.items()
+            (item, label, form.item(item) if form else DecisionInput())
+            for item, label in ELIGIBILITY_ITEM_LABELS.items()
         )
         return ReviewFormView(
             region_code=record.region_code,

@@ -85,6 +85,7 @@ class IndicatorScore(BaseModel):
     level: int
     score: float
     has_evidence: bool
+    name: str | None = None  # the indicator's name in the year's rubric (so that no reader needs the rubric)
 
 
 class IndicatorImprovement(BaseModel):

@@ -30,9 +30,12 @@ from .vocabulary import (
     SID_INDICATOR_IDS,
     SPD_INDICATOR_IDS,
     BenefitBasis,
+    DecisionKind,
+    EligibilityItem,
     Initiator,
     InnovationForm,
     InnovationType,
+    NotAcceptedReason,
     Stage,
     UnitKind,
 )
@@ -178,13 +181,6 @@ class InnovationReport(IntakeModel):
         return {"external_id": self.external_id}
 
 
-DecisionKind = Literal["accepted", "accepted_lower", "not_accepted"]
-# Why evidence is not accepted: a closed list, so that every unit reads the same words for the same finding.
-NotAcceptedReason = Literal[
-    "evidence_missing", "evidence_unreadable", "evidence_does_not_support_level", "wrong_indicator", "other"
-]
-# The eligibility items a verifier may mark: the design's length, the stage, the dates, the mandatory indicators.
-EligibilityItem = Literal["design", "stage", "applied_on", "mandatory"]
 Note = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(multi_line_text)]
 
 

@@ -9,21 +9,18 @@ named in the intake's answer.
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
-from inovda_scoring.domain.verification import ITEM_LABELS, REASON_LABELS
 from inovda_shared.contracts.events import EligibilityVerdict, VerifiedDecision
-from inovda_shared.contracts.intake import DecisionKind, EligibilityItem, NotAcceptedReason
+from inovda_shared.contracts.vocabulary import (
+    DecisionKind,
+    EligibilityItem,
+    NotAcceptedReason,
+)
 
 from .forms import FormData, field_text
 
 DECISIONS: tuple[str, ...] = get_args(DecisionKind)
-DECISION_LABELS: dict[str, str] = {
-    "accepted": "Diterima",
-    "accepted_lower": "Diterima pada level lebih rendah",
-    "not_accepted": "Tidak diterima",
-}
 REASONS: tuple[str, ...] = get_args(NotAcceptedReason)
 ELIGIBILITY_ITEMS: tuple[str, ...] = get_args(EligibilityItem)
-__all__ = ["ITEM_LABELS", "REASON_LABELS"]
 
 
 @dataclass(frozen=True)

@@ -20,25 +20,12 @@ from typing import Any
 
 from inovda_shared.contracts.events import EligibilityVerdict, InnovationVerified, Review, VerifiedDecision
 from inovda_shared.contracts.intake import InnovationReport, claim_fingerprint, eligibility_fingerprints
+from inovda_shared.contracts.vocabulary import ELIGIBILITY_ITEM_LABELS, NOT_ACCEPTED_REASON_LABELS
 
 from .index import Contribution
 from .maturity import Claim, InnovationFacts, InnovationScore, score_facts
 from .potential import improvement_potential
 from .rubric import Rubric
-
-REASON_LABELS: dict[str, str] = {
-    "evidence_missing": "data dukung tidak ada",
-    "evidence_unreadable": "data dukung tidak dapat dibaca atau dibuka",
-    "evidence_does_not_support_level": "data dukung tidak mendukung level yang diklaim",
-    "wrong_indicator": "data dukung bukan untuk indikator ini",
-    "other": "alasan lain",
-}
-ITEM_LABELS: dict[str, str] = {
-    "design": "Rancang bangun",
-    "stage": "Tahapan inovasi",
-    "applied_on": "Tanggal mulai penerapan",
-    "mandatory": "Indikator wajib",
-}
 
 
 @dataclass(frozen=True)
@@ -144,9 +131,8 @@ def verified_reasons(claimed: InnovationScore, decisions: Holding, rubric: Rubri
     reasons = list(claimed.ineligible_reasons)
     for item, verdict in decisions.eligibility.items():
         if verdict.decision == "not_accepted":
-            reasons.append(
-                f"{ITEM_LABELS.get(item, item)} tidak diterima pemverifikasi: {_why(verdict.reason, verdict.note)}."
-            )
+            label = ELIGIBILITY_ITEM_LABELS.get(item, item)
+            reasons.append(f"{label} tidak diterima pemverifikasi: {_why(verdict.reason, verdict.note)}.")
     for indicator_id in rubric.mandatory_sid_ids:
         if indicator_id not in claimed.facts.claims:
             continue
@@ -167,7 +153,7 @@ def review_of(verification: Verification, decisions: Holding, claims: Mapping[st
 
 
 def _why(reason: str | None, note: str | None) -> str:
-    text = REASON_LABELS.get(reason or "", reason or "tanpa alasan")
+    text = NOT_ACCEPTED_REASON_LABELS.get(reason or "", reason or "tanpa alasan")
     return f"{text} ({note})" if note else text
 
 
