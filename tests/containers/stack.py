@@ -152,6 +152,7 @@ class Stack:
             "configure": observer,
             "write": observer,
             "read": rf"^({re.escape(OBSERVER_QUEUE)}|inovda\.events)$",
+            "binds": {"inovda.events": ["#"]},  # its topic permission: every event, as outside.observer binds
         }
         self.access_file.write_text(json.dumps(access, indent=2), encoding="utf-8")
         self.access_file.chmod(0o644)
