@@ -1,9 +1,10 @@
 """The broker's access model and configuration, without a broker: the definitions `inovda broker-definitions`
-renders from deploy/rabbitmq/access.json and Inovda's bounds (deploy/rabbitmq/limits.conf).
-tests/integration/test_access.py checks the same on a real node."""
+renders from deploy/rabbitmq/access.json, Inovda's bounds (deploy/rabbitmq/limits.conf) and the compose broker's
+AMQPS listener. tests/integration/test_access.py and test_tls.py check the same on a real node."""
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from inovda_shared.contracts.intake import INTAKE_MODELS
 from inovda_shared.topology import EXCHANGES, PUBLISHES, SERVICE_QUEUES
 
 from . import tools
-from .project import COMPOSE_FILE, REPO
+from .project import COMPOSE_FILE, COMPOSE_HELPERS, REPO
 
 ACCESS = REPO / "deploy" / "rabbitmq" / "access.json"
 LIMITS = REPO / "deploy" / "rabbitmq" / "limits.conf"
@@ -169,6 +170,55 @@ def test_every_broker_node_takes_messages_up_to_2_mib() -> None:
     assert "RABBITMQ_CONFIG_FILE=" in infra
     chaos = (REPO / "cli" / "src" / "inovda_cli" / "chaos" / "forms.py").read_text(encoding="utf-8")
     assert '"deploy/rabbitmq/limits.conf"' in chaos
+
+
+def test_the_compose_broker_listens_for_amqps_with_certificates_from_outside_the_repository() -> None:
+    compose = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    config = settings(COMPOSE_HELPERS / "rabbitmq.conf")
+    assert config["listeners.ssl.default"] == "5671"
+    assert config["ssl_options.versions.1"] == "tlsv1.3"
+    rabbitmq = compose["services"]["rabbitmq"]
+    declared = compose["secrets"]
+    assert set(rabbitmq["secrets"]) == set(declared)
+    for key in ("ssl_options.cacertfile", "ssl_options.certfile", "ssl_options.keyfile"):
+        name = config[key].removeprefix("/run/secrets/")
+        assert name in declared, key
+        assert declared[name]["file"].startswith("${RABBITMQ_TLS_DIR:-./var/"), declared[name]
+    assert any(
+        port.endswith(":5671") and port.startswith("127.0.0.1:${RABBITMQ_TLS_PORT") for port in rabbitmq["ports"]
+    )
+    gitignore = (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "var/" in gitignore, "var/ (the certificates among it) is never committed"
+    build_context = [line for line in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines() if line]
+    assert next(line for line in build_context if not line.startswith("#")) == "*", (
+        "nothing reaches an image unless named"
+    )
+    assert not [line for line in build_context if line.startswith("!var")], "var/ never reaches an image"
+
+
+def test_make_tls_writes_a_ca_and_a_server_certificate_for_the_broker_s_names(tmp_path: Path) -> None:
+    folder = tmp_path / "tls"
+    subprocess.run(["sh", str(COMPOSE_HELPERS / "make-tls.sh"), str(folder), "broker.kukarkab.example"], check=True)
+    verified = subprocess.run(
+        ["openssl", "verify", "-CAfile", str(folder / "ca.crt"), str(folder / "server.crt")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert verified.stdout.strip().endswith("OK")
+    names = subprocess.run(
+        ["openssl", "x509", "-in", str(folder / "server.crt"), "-noout", "-ext", "subjectAltName"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for name in ("DNS:rabbitmq", "DNS:localhost", "IP Address:127.0.0.1", "DNS:broker.kukarkab.example"):
+        assert name in names
+    assert folder.stat().st_mode & 0o077 == 0
+    assert (folder / "ca.key").stat().st_mode & 0o077 == 0
+    before = (folder / "server.crt").read_bytes()
+    subprocess.run(["sh", str(COMPOSE_HELPERS / "make-tls.sh"), str(folder)], check=True, capture_output=True)
+    assert (folder / "server.crt").read_bytes() == before, "an existing certificate is kept"
 
 
 def test_the_infra_script_passes_shellcheck() -> None:
