@@ -224,3 +224,13 @@ def test_make_tls_writes_a_ca_and_a_server_certificate_for_the_broker_s_names(tm
 def test_the_infra_script_passes_shellcheck() -> None:
     outcome = tools.shellcheck(REPO / "scripts" / "infra.sh", shell="bash")
     assert outcome.ok, outcome.output
+
+
+def test_the_readme_says_who_may_do_what_for_every_broker_user() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Who may do what") :]
+    table = section[: section.index("\n\n", section.index("| broker user |"))]
+    for user in users():
+        assert f"`{user}`" in table, f"README's 'Who may do what' does not name {user}"
+    assert "Onboarding a new region's system" in section
+    assert "amqps://" in section
