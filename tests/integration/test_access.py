@@ -30,6 +30,7 @@ from aiormq.exceptions import (
 )
 from faststream import FastStream
 from faststream.rabbit import RabbitBroker
+from pymongo import AsyncMongoClient
 
 from inovda_cli import samples
 from inovda_cli.broker_access import INTAKE_BOUND, RESULTS_BOUND, render_file
@@ -38,7 +39,6 @@ from inovda_notification.app import create_app as create_notification_app
 from inovda_notification.settings import NotificationSettings
 from inovda_scoring.app import create_app as create_scoring_app
 from inovda_scoring.settings import ScoringSettings
-from inovda_shared.mongo import connect
 from inovda_shared.topology import EVENTS_EXCHANGE, INTAKE_EXCHANGE, SUBMISSION_QUEUE, declare_topology
 from inovda_submission.app import create_app as create_submission_app
 from inovda_submission.settings import SubmissionSettings
@@ -255,20 +255,25 @@ async def test_every_user_has_a_connection_and_a_channel_limit(passwords: dict[s
         assert json.loads(listed) == ACCESS["user_limits"][kind], user
 
 
+def submission_app(broker_url: str, passwords: dict[str, str], mongodb_url: str, database: str) -> FastStream:
+    """The submission service with its own broker user, knowing every outside system's source."""
+    return create_submission_app(
+        SubmissionSettings(
+            amqp_url=user_url(broker_url, "inovda-submission", passwords),
+            mongodb_url=mongodb_url,
+            mongodb_database=database,
+            http_port=0,
+            source_users=SOURCES,
+        )
+    )
+
+
 @pytest.fixture
 async def secured_services(
     passwords: dict[str, str], clean_broker: str, mongodb_url: str, drop_database: str
 ) -> AsyncIterator[list[FastStream]]:
     await purge_results(clean_broker)
-    submission = create_submission_app(
-        SubmissionSettings(
-            amqp_url=user_url(clean_broker, "inovda-submission", passwords),
-            mongodb_url=mongodb_url,
-            mongodb_database=drop_database,
-            http_port=0,
-            source_users=SOURCES,
-        )
-    )
+    submission = submission_app(clean_broker, passwords, mongodb_url, drop_database)
     scoring = create_scoring_app(
         ScoringSettings(
             amqp_url=user_url(clean_broker, "inovda-scoring", passwords),
@@ -402,6 +407,23 @@ def smaller_bound(imported: Imported) -> Iterator[Callable[[str, int], None]]:
     broker_node.import_definitions(imported.definitions)
 
 
+@pytest.fixture
+async def start_submission(
+    passwords: dict[str, str], clean_broker: str, mongodb_url: str, drop_database: str
+) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Starts the submission service with its own broker user when called; it is stopped after the test."""
+    app = submission_app(clean_broker, passwords, mongodb_url, drop_database)
+    started = []
+
+    async def start() -> None:
+        await app.start()
+        started.append(app)
+
+    yield start
+    for running in started:
+        await running.stop()
+
+
 async def declare_intake_queue(broker_url: str) -> None:
     broker = RabbitBroker(broker_url, logger=None)
     await broker.connect()
@@ -412,8 +434,7 @@ async def declare_intake_queue(broker_url: str) -> None:
 async def test_a_flood_past_the_intake_bound_is_refused_and_nothing_before_it_is_lost(
     passwords: dict[str, str],
     clean_broker: str,
-    mongodb_url: str,
-    drop_database: str,
+    start_submission: Callable[[], Awaitable[None]],
     smaller_bound: Callable[[str, int], None],
 ) -> None:
     bound = 20
@@ -441,64 +462,41 @@ async def test_a_flood_past_the_intake_bound_is_refused_and_nothing_before_it_is
             with pytest.raises(DeliveryError):  # a nack: the sender knows, and sends it again later
                 await send(number)
     # The sender sends again once the queue has room, and everything is answered exactly once.
-    submission = create_submission_app(
-        SubmissionSettings(
-            amqp_url=user_url(clean_broker, "inovda-submission", passwords),
-            mongodb_url=mongodb_url,
-            mongodb_database=drop_database,
-            http_port=0,
-            source_users=SOURCES,
-        )
-    )
-    await submission.start()
-    try:
-        answers = await results_of(clean_broker, "sys-simpeg", passwords, lambda taken: len(taken) >= len(kept))
-        assert sorted(answer["message_id"] for answer in answers) == sorted(kept)
-        assert {answer["status"] for answer in answers} == {"accepted"}
-        again = await publish_as(clean_broker, "sys-simpeg", passwords, "unit.upsert.v1", samples.unit("FLOOD-X"))
-        assert (await result_for(clean_broker, "sys-simpeg", passwords, again))["status"] == "accepted"
-    finally:
-        await submission.stop()
+    await start_submission()
+    answers = await results_of(clean_broker, "sys-simpeg", passwords, lambda taken: len(taken) >= len(kept))
+    assert sorted(answer["message_id"] for answer in answers) == sorted(kept)
+    assert {answer["status"] for answer in answers} == {"accepted"}
+    again = await publish_as(clean_broker, "sys-simpeg", passwords, "unit.upsert.v1", samples.unit("FLOOD-X"))
+    assert (await result_for(clean_broker, "sys-simpeg", passwords, again))["status"] == "accepted"
 
 
 async def test_a_full_results_queue_drops_its_oldest_answer_and_holds_no_one_else_back(
     passwords: dict[str, str],
     clean_broker: str,
-    mongodb_url: str,
-    drop_database: str,
+    start_submission: Callable[[], Awaitable[None]],
     smaller_bound: Callable[[str, int], None],
+    mongo: AsyncMongoClient[dict[str, object]],
+    drop_database: str,
 ) -> None:
     """An outside system that does not read its answers loses the oldest of them, never a newer one, and the
-    submission service's publications are confirmed (no nack: a nack would hold back the answer's copies for
-    the other services too)."""
+    submission service's publications are confirmed (a nack would leave the answer, whose copies go to the
+    other services too, for the outbox relay to publish again and again)."""
     bound, sent = 3, 6
     smaller_bound("results-bounded", bound)
     await purge_results(clean_broker)
-    submission = create_submission_app(
-        SubmissionSettings(
-            amqp_url=user_url(clean_broker, "inovda-submission", passwords),
-            mongodb_url=mongodb_url,
-            mongodb_database=drop_database,
-            http_port=0,
-            source_users=SOURCES,
-        )
-    )
-    await submission.start()
-    try:
-        async with EventProbe(clean_broker, "intake.#") as events:
-            ids = []
-            for number in range(sent):  # one after the other: the results queue keeps them in this order
-                unit = samples.unit(f"R-{number}")
-                ids.append(await publish_as(clean_broker, "sys-simpeg", passwords, "unit.upsert.v1", unit))
-                await events.wait_for("intake.accepted.simpeg", answering(ids[-1]))
-            kept = await results_of(clean_broker, "sys-simpeg", passwords, lambda taken: len(taken) >= bound)
-            assert [answer["message_id"] for answer in kept] == ids[-bound:]
-            assert {event.body["message_id"] for event in events.matching("intake.accepted.simpeg")} == set(ids)
-    finally:
-        await submission.stop()
-    client = connect(mongodb_url)
-    try:
-        pending = await client[drop_database]["outbox_pending"].find().to_list(None)
-    finally:
-        await client.close()
-    assert pending == [], "answers the broker refused, left for the relay to publish again and again"
+    await start_submission()
+    async with EventProbe(clean_broker, "intake.#") as events:
+        ids = []
+        for number in range(sent):  # one after the other: the results queue keeps them in this order
+            unit = samples.unit(f"R-{number}")
+            ids.append(await publish_as(clean_broker, "sys-simpeg", passwords, "unit.upsert.v1", unit))
+            await events.wait_for("intake.accepted.simpeg", answering(ids[-1]))
+        kept = await results_of(clean_broker, "sys-simpeg", passwords, lambda taken: len(taken) >= bound)
+        assert [answer["message_id"] for answer in kept] == ids[-bound:]
+        assert {event.body["message_id"] for event in events.matching("intake.accepted.simpeg")} == set(ids)
+    pending = mongo[drop_database]["outbox_pending"]
+    for _ in range(50):  # marked published once confirmed, a moment after the answer was seen
+        if await pending.count_documents({}) == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert await pending.count_documents({}) == 0, "answers the broker refused, left for the relay to publish"

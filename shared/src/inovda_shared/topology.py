@@ -14,19 +14,7 @@ from aio_pika.abc import AbstractRobustConnection
 from aio_pika.exceptions import ChannelNotFoundEntity
 from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
 
-from .contracts.events import (
-    INTAKE_ACCEPTED,
-    INTAKE_REJECTED,
-    InnovationScored,
-    InnovationSubmitted,
-    NotificationFailed,
-    NotificationSent,
-    RegionIndexUpdated,
-    RegionProfileUpdated,
-    UnitComplianceUpdated,
-    UnitRegistered,
-)
-from .contracts.intake import INTAKE_MODELS, InnovationReport
+from .contracts import events, intake
 
 INTAKE_EXCHANGE = RabbitExchange("inovda.intake", type=ExchangeType.TOPIC, durable=True, declare=False)
 EVENTS_EXCHANGE = RabbitExchange("inovda.events", type=ExchangeType.TOPIC, durable=True, declare=False)
@@ -113,30 +101,32 @@ SERVICE_QUEUES: tuple[ServiceQueue, ...] = (SUBMISSION_QUEUE, SCORING_QUEUE, NOT
 # Where a routing key names the sender's source: any one word.
 SOURCE_WORD = "{source}"
 # What may be published on `inovda.intake`: the intake messages, and nothing else.
-INTAKE_ROUTING_KEYS: tuple[str, ...] = tuple(INTAKE_MODELS)
+INTAKE_ROUTING_KEYS: tuple[str, ...] = tuple(intake.INTAKE_MODELS)
 # What each service publishes, by exchange. Its broker user (`inovda-<service>`) may publish these routing keys
 # and no other (topic permissions, `inovda broker-definitions`); the services declare the same ones for
 # their AsyncAPI documents (their `app.py`), and tests/unit/contracts keeps the two in step.
 PUBLISHES: dict[str, dict[str, tuple[str, ...]]] = {
     "submission": {
         EVENTS_EXCHANGE.name: (
-            f"{INTAKE_ACCEPTED}.{SOURCE_WORD}",
-            f"{INTAKE_REJECTED}.{SOURCE_WORD}",
-            UnitRegistered.routing_key,
-            RegionProfileUpdated.routing_key,
-            InnovationSubmitted.routing_key,
+            f"{events.INTAKE_ACCEPTED}.{SOURCE_WORD}",
+            f"{events.INTAKE_REJECTED}.{SOURCE_WORD}",
+            events.UnitRegistered.routing_key,
+            events.RegionProfileUpdated.routing_key,
+            events.InnovationSubmitted.routing_key,
         )
     },
     "scoring": {
         EVENTS_EXCHANGE.name: (
-            InnovationScored.routing_key,
-            RegionIndexUpdated.routing_key,
-            UnitComplianceUpdated.routing_key,
+            events.InnovationScored.routing_key,
+            events.RegionIndexUpdated.routing_key,
+            events.UnitComplianceUpdated.routing_key,
         )
     },
-    "notification": {EVENTS_EXCHANGE.name: (NotificationSent.routing_key, NotificationFailed.routing_key)},
+    "notification": {
+        EVENTS_EXCHANGE.name: (events.NotificationSent.routing_key, events.NotificationFailed.routing_key)
+    },
     # The portal reports what people enter as one more outside system (source `portal`).
-    "portal": {INTAKE_EXCHANGE.name: (InnovationReport.routing_key,)},
+    "portal": {INTAKE_EXCHANGE.name: (intake.InnovationReport.routing_key,)},
 }
 
 
