@@ -2,8 +2,9 @@
 # The whole system in containers on this Docker host, from the images `make images` built
 # (docker-compose.yml with the override docker-compose.local.yml): `make compose-up` / `make compose-down`.
 #
-#   scripts/compose.sh up      # writes .env with generated passwords when there is none, starts everything,
-#                              # and waits until every container is healthy
+#   scripts/compose.sh up      # writes .env with generated passwords when there is none, and the broker's
+#                              # development TLS certificate when there is none (RABBITMQ_TLS_DIR), starts
+#                              # everything, and waits until every container is healthy
 #   scripts/compose.sh down    # stops and removes the containers; the data volumes stay (`down -v`: gone too)
 #   scripts/compose.sh ARGS    # any other docker compose command on the same files, e.g. `ps`, `logs -f scoring`,
 #                              # `up -d --scale scoring=3`, `run --rm cli inovda status`
@@ -15,6 +16,8 @@ case "${1:-}" in
   up)
     shift
     [ -e .env ] || sh deploy/compose/make-env.sh
+    tls_dir=$(sed -n 's/^RABBITMQ_TLS_DIR=//p' .env | tail -n 1)
+    sh deploy/compose/make-tls.sh "${RABBITMQ_TLS_DIR:-${tls_dir:-./var/compose/tls}}"  # keeps an existing one
     # The SMTP sink writes every email here, as the unprivileged user of the images (uid 10001).
     mail_dir=$(sed -n 's/^LOCAL_MAIL_DIR=//p' .env | tail -n 1)
     mail_dir=${LOCAL_MAIL_DIR:-${mail_dir:-./var/compose/mail}}

@@ -26,9 +26,32 @@ start_rabbitmq() {
     apt-get update -q >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server >/dev/null
   fi
-  if port_open 5672; then echo "RabbitMQ is up"; return; fi
-  RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached
+  local config
+  config=$(broker_config)
+  if port_open 5672; then
+    # A node started before this configuration existed: the same bound for every channel opened from now on
+    # (no restart: others may be using it); its next start reads the file.
+    rabbitmqctl -q eval "application:set_env(rabbit, max_message_size, $(config_value max_message_size))." >/dev/null
+    echo "RabbitMQ is up"
+    return
+  fi
+  RABBITMQ_CONFIG_FILE=$config RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 rabbitmq-server -detached
   wait_for RabbitMQ 90 rabbitmq-diagnostics -q check_port_connectivity
+}
+
+config_value() { sed -n "s/^$1 *= *//p" deploy/rabbitmq/limits.conf; }
+
+broker_config() {
+  # Inovda's bounds (deploy/rabbitmq/limits.conf), in a copy under var/ for the node to read at start. The node
+  # runs as the broker's own user: where it may not read the checkout (a home folder), a copy in its own home.
+  local config=$root/var/rabbitmq/rabbitmq.conf
+  mkdir -p "$root/var/rabbitmq"
+  install -m 644 deploy/rabbitmq/limits.conf "$config"
+  if [ "$(id -u)" = 0 ] && id rabbitmq >/dev/null 2>&1 && ! su rabbitmq -s /bin/sh -c "test -r '$config'"; then
+    config=/var/lib/rabbitmq/inovda-rabbitmq.conf
+    install -m 644 -o rabbitmq deploy/rabbitmq/limits.conf "$config"
+  fi
+  echo "$config"
 }
 
 load_definitions() {

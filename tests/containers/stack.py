@@ -31,6 +31,7 @@ OBSERVER_QUEUE = "inovda.observer"
 # and the ports other test runs pick.
 PORTS = {
     "LOCAL_RABBITMQ_PORT": 46672,
+    "LOCAL_RABBITMQ_TLS_PORT": 46671,
     "LOCAL_RABBITMQ_PROMETHEUS_PORT": 46692,
     "LOCAL_MONGODB_PORT": 46017,
     "LOCAL_SMTP_PORT": 46025,
@@ -138,6 +139,9 @@ class Stack:
         self.env_file.unlink(missing_ok=True)
         run(["sh", "deploy/compose/make-env.sh", str(self.env_file)], timeout=30)
         extra = {**{name: str(port) for name, port in PORTS.items()}, "LOCAL_MAIL_DIR": "./var/containers/mail"}
+        extra["RABBITMQ_TLS_DIR"] = "./var/containers/tls"
+        shutil.rmtree(WORK / "tls", ignore_errors=True)
+        run(["sh", "deploy/compose/make-tls.sh", str(WORK / "tls")], timeout=60)
         extra["LOCAL_PORTAL_PORTS"] = "-".join(str(port) for port in PORTAL_PORTS)
         extra["RABBITMQ_PASSWORD_INOVDA_OBSERVER"] = secrets.token_hex(24)
         with self.env_file.open("a", encoding="utf-8") as handle:
@@ -152,6 +156,7 @@ class Stack:
             "configure": observer,
             "write": observer,
             "read": rf"^({re.escape(OBSERVER_QUEUE)}|inovda\.events)$",
+            "binds": {"inovda.events": ["#"]},  # its topic permission: every event, as outside.observer binds
         }
         self.access_file.write_text(json.dumps(access, indent=2), encoding="utf-8")
         self.access_file.chmod(0o644)

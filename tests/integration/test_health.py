@@ -2,10 +2,7 @@
 
 import asyncio
 import json
-import os
 import re
-import shutil
-import subprocess
 import urllib.error
 import urllib.request
 import uuid
@@ -17,7 +14,7 @@ from inovda_cli.publish import IntakeMessage, publish_messages
 from inovda_shared.http import HttpServer
 from inovda_submission.app import create_app
 from inovda_submission.settings import SubmissionSettings
-from tests.support.infra import LOCAL_AMQP_URL
+from tests.support import broker_node
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.integration
@@ -46,15 +43,10 @@ async def until_status(port: int, path: str, expected: int, within_seconds: floa
 
 def close_connections_of(app_name: str) -> int:
     """Close the broker connections a service opened (as a broker restart or a network cut would)."""
-    listed = subprocess.run(
-        ["rabbitmqctl", "-q", "list_connections", "pid", "client_properties"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    listed = broker_node.rabbitmqctl("list_connections", "pid", "client_properties")
     pids = [line.split("\t")[0] for line in listed.splitlines() if app_name in line]
     for pid in pids:
-        subprocess.run(["rabbitmqctl", "-q", "close_connection", pid, "closed by the health test"], check=True)
+        broker_node.rabbitmqctl("close_connection", pid, "closed by the health test")
     return len(pids)
 
 
@@ -81,11 +73,7 @@ async def test_live_ready_and_metrics(submission_settings: SubmissionSettings, e
         await app.stop()
 
 
-@pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs the local broker's rabbitmqctl")
-@pytest.mark.skipif(
-    os.environ.get("AMQP_URL", LOCAL_AMQP_URL) != LOCAL_AMQP_URL,
-    reason="closes the connection with the local node's rabbitmqctl; AMQP_URL names another broker",
-)
+@pytest.mark.skipif(broker_node.why_not_controllable() is not None, reason=str(broker_node.why_not_controllable()))
 async def test_readiness_follows_the_broker_connection(submission_settings: SubmissionSettings) -> None:
     name = f"health-test-{uuid.uuid4().hex[:8]}"
     settings = submission_settings.model_copy(update={"instance_name": name})

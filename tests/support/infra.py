@@ -7,13 +7,24 @@ not pull its images.
 """
 
 import os
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 LOCAL_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 LOCAL_MONGODB_URL = "mongodb://127.0.0.1:27017/"
+BROKER_LIMITS = Path(__file__).resolve().parents[2] / "deploy" / "rabbitmq" / "limits.conf"
+
+
+def broker_max_message_bytes() -> int:
+    """The largest message every Inovda broker node takes (deploy/rabbitmq/limits.conf)."""
+    found = re.search(r"^max_message_size\s*=\s*(\d+)\s*$", BROKER_LIMITS.read_text(encoding="utf-8"), re.MULTILINE)
+    if found is None:
+        raise AssertionError(f"{BROKER_LIMITS} sets no max_message_size")
+    return int(found.group(1))
 
 
 def docker_answers() -> bool:

@@ -1,7 +1,8 @@
 # RabbitMQ from Debian's own package, for a site whose Docker host cannot pull `rabbitmq:3.13-management`
 # (no registry). docker-compose.local.yml runs it in place of that image, with the same configuration
-# (deploy/compose/rabbitmq.conf and enabled_plugins mounted into /etc/rabbitmq, the definitions rendered by
-# `inovda broker-definitions` imported at boot). scripts/images.sh builds it (`make images`):
+# (deploy/rabbitmq/limits.conf, deploy/compose/rabbitmq.conf and enabled_plugins mounted into /etc/rabbitmq, the
+# definitions rendered by `inovda broker-definitions` imported at boot, the AMQPS listener's certificate and
+# key mounted as compose secrets: none of them is in the image). scripts/images.sh builds it (`make images`):
 #   docker build --network host --build-arg BASE_IMAGE=inovda-base:bookworm \
 #     -f deploy/docker/local/rabbitmq.Dockerfile -t inovda-rabbitmq:dev deploy/docker/local
 # Debian bookworm's rabbitmq-server is 3.10 (quorum queues, definitions import, Prometheus plugin).
@@ -32,7 +33,7 @@ LABEL org.opencontainers.image.title="inovda-rabbitmq" \
       org.opencontainers.image.description="RabbitMQ (Debian's rabbitmq-server) for Inovda"
 USER 10003:10003
 WORKDIR /var/lib/rabbitmq
-EXPOSE 5672 15672 15692
+EXPOSE 5671 5672 15672 15692
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=15s --start-period=60s --retries=6 \
     CMD ["rabbitmq-diagnostics", "-q", "check_port_connectivity"]

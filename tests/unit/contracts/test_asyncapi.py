@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from inovda_shared.topology import PUBLISHES
+
 ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ["submission", "scoring", "notification", "portal"]
 
@@ -51,3 +53,16 @@ def test_every_intake_routing_key_and_event_is_documented() -> None:
     scoring = yaml.safe_load((ROOT / "deploy" / "asyncapi" / "scoring.yaml").read_text())
     addresses = {channel["address"] for channel in scoring["channels"].values()}
     assert {"innovation.scored", "region.index.updated", "unit.compliance.updated"} <= addresses
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_what_a_service_publishes_is_what_its_broker_user_may_publish(service: str) -> None:
+    """The AsyncAPI documents are the services' own `publishes` declarations; the topic permissions of their
+    broker users come from `inovda_shared.topology.PUBLISHES`: the two say the same."""
+    document = yaml.safe_load((ROOT / "deploy" / "asyncapi" / f"{service}.yaml").read_text())
+    published: dict[str, set[str]] = {}
+    for name, channel in document["channels"].items():
+        exchange, separator, _ = name.partition(":")
+        if separator:  # a publisher's channel, `<exchange>:<routing key>`; a subscriber's is its queue's name
+            published.setdefault(exchange, set()).add(channel["address"])
+    assert published == {exchange: set(keys) for exchange, keys in PUBLISHES[service].items()}

@@ -137,7 +137,8 @@ def test_compose_merges_the_override_into_a_valid_file(tmp_path: Path) -> None:
     document = yaml.safe_load(merged.stdout)["services"]
     assert "mailpit" not in document
     assert set(document["notification"]["depends_on"]) == {"rabbitmq", "mongodb", "mailsink"}
-    assert [port["host_ip"] for s in document.values() for port in s.get("ports") or []] == ["127.0.0.1"] * 5
+    # The broker (AMQP, AMQPS, Prometheus), FerretDB, the SMTP sink and the portal.
+    assert [port["host_ip"] for s in document.values() for port in s.get("ports") or []] == ["127.0.0.1"] * 6
     assert not document["mongodb"].get("environment"), "mongo's root and user passwords mean nothing to FerretDB"
 
 

@@ -11,7 +11,7 @@ from inovda_shared.mongo import connect
 
 from ..broker_access import intake_sources, render
 from ..processes import ServiceProcess, free_port
-from .forms import ACCESS, DATABASES, FERRETDB_BIN, SERVICES
+from .forms import ACCESS, BROKER_LIMITS, DATABASES, FERRETDB_BIN, SERVICES
 from .infra import FerretServer, RabbitNode, TimedMailSink
 
 
@@ -57,7 +57,7 @@ class Cluster:
     def __init__(self, run_dir: Path, checkout: Path, env: dict[str, dict[str, str]] | None = None) -> None:
         self.run_dir = run_dir
         self.env = env or {}  # per service: settings to run it with instead of the defaults
-        self.rabbit = RabbitNode(run_dir / "rabbitmq")
+        self.rabbit = RabbitNode(run_dir / "rabbitmq", config=(checkout / BROKER_LIMITS).read_text())
         self.ferret = FerretServer(run_dir, checkout / FERRETDB_BIN)
         self.mail = TimedMailSink(free_port())
         self.access = json.loads((checkout / ACCESS).read_text())

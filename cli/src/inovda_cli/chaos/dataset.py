@@ -183,7 +183,9 @@ class Dataset:
             region = self.rng.choice(self.regions)
             unit = self.rng.choice(self.units[region])
             valid = samples.innovation(f"BAD-{self._serial}", unit, region_code=region, year=YEAR)
-            kind = ("invalid_json", "not_object", "stage", "level", "unknown_unit", "source", "routing_key")[number % 7]
+            # (No unknown routing key: the broker refuses it from an outside system's user, so nothing would answer;
+            # tests/integration/test_access.py checks that.)
+            kind = ("invalid_json", "not_object", "stage", "level", "unknown_unit", "source", "title")[number % 7]
             if kind == "invalid_json":
                 intake = self._intake(
                     "innovation.report.v1",
@@ -219,9 +221,9 @@ class Dataset:
                 intake.user = self.user_of["simpeg"]
             else:
                 intake = self._intake(
-                    "innovation.report.v9", valid, "e-inovasi", "rejected", "malformed: unknown routing key"
+                    "innovation.report.v1", {**valid, "title": " "}, "e-inovasi", "rejected", "malformed: empty title"
                 )
-            names_known_unit = kind in ("stage", "level", "source", "routing_key")
+            names_known_unit = kind in ("stage", "level", "source", "title")
             if names_known_unit:
                 source = "simpeg" if kind == "source" else "e-inovasi"
                 intake.emails = (f"rejection:{source}/{intake.message_id}",)

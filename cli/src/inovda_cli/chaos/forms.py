@@ -12,6 +12,7 @@ DATABASES = {service: f"chaos_{service}" for service in SERVICES}
 # In the checkout the run is given (a working tree of this repository).
 FERRETDB_BIN = Path("var/bin/ferretdb")
 ACCESS = Path("deploy/rabbitmq/access.json")
+BROKER_LIMITS = Path("deploy/rabbitmq/limits.conf")
 OUT = Path("var/chaos")
 
 

@@ -38,17 +38,20 @@ async def wait_for(what: str, check: Callable[[], Awaitable[bool]], within: floa
 
 
 class RabbitNode:
-    """A RabbitMQ node of its own: name, ports, data, logs, cookie and (no) plugins, all under `base`."""
+    """A RabbitMQ node of its own: name, ports, data, logs, cookie, configuration and (no) plugins, all under
+    `base`. `config` is its rabbitmq.conf: Inovda's bounds (deploy/rabbitmq/limits.conf), so that it runs
+    what every other node runs, and whatever else a test needs (a TLS listener)."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, config: str = "", name: str = "chaos") -> None:
         self.base = base
         self.port = free_port()
         self.dist_port = free_port()
-        self.node = f"inovda-chaos-{os.getpid()}@localhost"
+        self.node = f"inovda-{name}-{os.getpid()}@localhost"
         self._process: subprocess.Popen[bytes] | None = None
         for folder in ("home", "mnesia", "log"):
             (base / folder).mkdir(parents=True, exist_ok=True)
         (base / "enabled_plugins").write_text("[].\n")
+        (base / "rabbitmq.conf").write_text(config)
 
     def env(self) -> dict[str, str]:
         return {
@@ -61,7 +64,7 @@ class RabbitNode:
             "RABBITMQ_MNESIA_BASE": str(self.base / "mnesia"),
             "RABBITMQ_LOG_BASE": str(self.base / "log"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.base / "enabled_plugins"),
-            "RABBITMQ_CONFIG_FILE": str(self.base / "rabbitmq"),  # none: not /etc/rabbitmq's
+            "RABBITMQ_CONFIG_FILE": str(self.base / "rabbitmq.conf"),  # its own, not /etc/rabbitmq's
             "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.base / "advanced.config"),
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
         }
