@@ -9,6 +9,7 @@ from inovda_shared.contracts.events import (
     INTAKE_ACCEPTED,
     INTAKE_REJECTED,
     InnovationSubmitted,
+    InnovationVerified,
     IntakeAnswer,
     RegionProfileUpdated,
     UnitRegistered,
@@ -57,7 +58,10 @@ def create_app(settings: SubmissionSettings) -> FastStream:
         publishes=[
             (f"{INTAKE_ACCEPTED}.{{source}}", IntakeAnswer),
             (f"{INTAKE_REJECTED}.{{source}}", IntakeAnswer),
-            *((model.routing_key, model) for model in (UnitRegistered, RegionProfileUpdated, InnovationSubmitted)),
+            *(
+                (model.routing_key, model)
+                for model in (UnitRegistered, RegionProfileUpdated, InnovationSubmitted, InnovationVerified)
+            ),
         ],
     )
 
