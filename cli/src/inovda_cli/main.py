@@ -134,7 +134,8 @@ async def _scoring(args: argparse.Namespace) -> str:
             return standing_as_json(standing) if args.json else render_index(args.region, args.year, standing)
         if args.command == "path":
             plan = await scoring.path(args.region, args.year, max_steps=args.max_steps)
-            return as_json(plan) if args.json else render_path(args.region, args.year, plan)
+            verifying = (await scoring.standing(args.region, args.year)).verified is not None
+            return as_json(plan) if args.json else render_path(args.region, args.year, plan, verified=verifying)
         changes = parse_changes(args.change)
         before = await scoring.index(args.region, args.year)
         after = await scoring.what_if(args.region, args.year, changes)

@@ -20,7 +20,11 @@ async def region_report(mongodb_url: str, scoring_database: str, region: str, ye
         rows = await scoring.compliance(region, year)
         plan = await scoring.path(region, year)
         maturities = await scoring.maturities(region, year)
-    parts = [render_index(region, year, standing), render_compliance(year, rows), render_path(region, year, plan)]
+    parts = [
+        render_index(region, year, standing),
+        render_compliance(year, rows),
+        render_path(region, year, plan, verified=standing.verified is not None),
+    ]
     if chart is not None:
         draw_chart(chart, region, year, rows, maturities)
         parts.append(f"Grafik: {chart}")

@@ -75,9 +75,12 @@ def render_compliance(year: int, rows: Sequence[Document]) -> str:
     return "\n".join(lines)
 
 
-def render_path(region_code: str, year: int, plan: PathPlan) -> str:
+def render_path(region_code: str, year: int, plan: PathPlan, *, verified: bool = False) -> str:
+    """`verified`: the plan starts from the verified IID (the region has started verifying)."""
+    which = "IID terverifikasi" if verified else "IID"
     lines = [
-        f"Wilayah {region_code}, tahun penilaian {year}: IID {format_number(plan.start_iid)} ({plan.start_predicate})"
+        f"Wilayah {region_code}, tahun penilaian {year}: {which} {format_number(plan.start_iid)} "
+        f"({plan.start_predicate})"
     ]
     if plan.target_predicate is None:
         lines.append("Sudah berada di predikat tertinggi.")
