@@ -36,7 +36,7 @@ from .mailsink import MailSink
 from .portal_users import portal_accounts
 from .processes import ServiceProcess
 from .publish import publish_messages
-from .scoring import render_compliance, render_index, render_path, scoring_library
+from .report import region_report
 
 # The services' own default databases, so that `inovda report`, `inovda portal-users` and a portal started by
 # hand find the demo's data without being told where. A database the demo did not create is never emptied.
@@ -355,14 +355,4 @@ def mail_summary(mail: MailSink, folder: Path) -> str:
 
 
 async def report(mongodb_url: str, scoring_database: str) -> str:
-    async with scoring_library(mongodb_url, scoring_database) as scoring:
-        standing = await scoring.standing(KUKAR, YEAR)
-        rows = await scoring.compliance(KUKAR, YEAR)
-        plan = await scoring.path(KUKAR, YEAR)
-    return "\n\n".join(
-        [
-            render_index(KUKAR, YEAR, standing),
-            render_compliance(YEAR, rows),
-            render_path(KUKAR, YEAR, plan, verified=standing.verified is not None),
-        ]
-    )
+    return await region_report(mongodb_url, scoring_database, KUKAR, YEAR, chart=None)
