@@ -139,6 +139,7 @@ async def secured_services(
             mongodb_database=drop_database,
             http_port=0,
             source_users=users,
+            source_regions={source: ["64.02"] for source in users.values()},
         )
     )
     scoring = create_scoring_app(

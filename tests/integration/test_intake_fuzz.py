@@ -183,7 +183,12 @@ def odd_properties() -> list[tuple[str, str, dict[str, Any]]]:
 
 @pytest.fixture
 async def intake_service(clean_broker: str, mongodb_url: str, drop_database: str) -> AsyncIterator[ServiceProcess]:
-    env = {"AMQP_URL": clean_broker, "MONGODB_URL": mongodb_url, "MONGODB_DATABASE": drop_database}
+    env = {
+        "AMQP_URL": clean_broker,
+        "MONGODB_URL": mongodb_url,
+        "MONGODB_DATABASE": drop_database,
+        "INTAKE_AUTH": "off",
+    }
     async with ServiceProcess("inovda-submission", env) as process:
         yield process
 

@@ -13,11 +13,14 @@ from pymongo import AsyncMongoClient
 from inovda_cli import samples
 from inovda_cli.deadletters import list_dead_letters, replay_dead_letters
 from inovda_cli.publish import IntakeMessage, publish_messages
+from inovda_scoring.domain import available_years
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import Outbox, OutboxRelay
+from inovda_shared.provenance import DeadLetterSeal
 from inovda_shared.topology import SUBMISSION_QUEUE, declare_topology
 from inovda_submission.adapters.store import SubmissionStore
 from inovda_submission.app import create_app
+from inovda_submission.domain.authentication import IntakeAccess
 from inovda_submission.handlers import build_router
 from inovda_submission.service import IntakeDelivery, IntakeService
 from inovda_submission.settings import SubmissionSettings
@@ -25,6 +28,18 @@ from inovda_submission.views import SubmissionViews
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.integration
+
+
+# A service built by hand, as the app builds it with INTAKE_AUTH=off.
+OPEN: dict[str, Any] = {"access": IntakeAccess.unauthenticated(), "rubric_years": available_years()}
+
+
+async def seal_of(settings: SubmissionSettings) -> DeadLetterSeal:
+    """The dead-letter seal the service keeps in its database (as its app loads it)."""
+    seal, client = DeadLetterSeal(), connect(settings.mongodb_url)
+    await seal.load(client[settings.mongodb_database])
+    await client.close()
+    return seal
 
 
 def new_id() -> str:
@@ -179,7 +194,7 @@ async def test_events_stored_while_the_broker_is_away_are_relayed_later(
     await store.ensure_indexes()
     unreachable = RabbitBroker("amqp://guest:guest@127.0.0.1:1/", logger=None)
     offline = IntakeService(
-        store, outbox, OutboxRelay([outbox], unreachable, 0.1), clock=lambda: dt.datetime.now(dt.UTC)
+        store, outbox, OutboxRelay([outbox], unreachable, 0.1), clock=lambda: dt.datetime.now(dt.UTC), **OPEN
     )
     body = json.dumps(samples.unit()).encode()
     delivery = IntakeDelivery("unit.upsert.v1", body, message_id="relay-1", correlation_id="corr-relay-1")
@@ -208,6 +223,7 @@ async def test_events_stored_while_the_broker_is_away_are_relayed_later(
         outbox,
         OutboxRelay([outbox], online_broker, 0.1, grace_seconds=0.2),
         clock=lambda: dt.datetime.now(dt.UTC),
+        **OPEN,
     )
     await online.handle(delivery)
     await asyncio.sleep(0.3)
@@ -232,7 +248,7 @@ async def test_a_message_whose_handler_keeps_failing_is_dead_lettered_with_its_r
 ) -> None:
     broken = BrokenIntake()
     broker = RabbitBroker(submission_settings.amqp_url, logger=None)
-    broker.include_router(build_router(broken))  # type: ignore[arg-type]
+    broker.include_router(build_router(broken, await seal_of(submission_settings)))  # type: ignore[arg-type]
     await broker.connect()
     await declare_topology(broker, (SUBMISSION_QUEUE,))
     await broker.start()
@@ -292,7 +308,7 @@ async def test_a_revision_cannot_move_an_innovation_to_another_year(
     first, moved = new_id(), new_id()
     await send(submission, "innovation.report.v1", samples.innovation(), first)
     assert (await answer(events, first))["status"] == "accepted"
-    await send(submission, "innovation.report.v1", samples.innovation(year=2027), moved)
+    await send(submission, "innovation.report.v1", samples.innovation(year=2025), moved)
 
     rejection = await answer(events, moved)
     assert rejection["status"] == "rejected"
