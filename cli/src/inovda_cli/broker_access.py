@@ -46,11 +46,16 @@ def password_for(user: str, secrets_folder: Path) -> str:
 
 def intake_sources(access: Mapping[str, Any]) -> dict[str, str]:
     """Broker user -> the intake source it publishes for (the submission service's `SOURCE_USERS`): every
-    outside system, and a service that reports as one (the portal)."""
+    outside system, and a service that reports as one (the portal) or sends the operator's commands."""
     services = {
         user: rights["intake_source"] for user, rights in access["services"].items() if "intake_source" in rights
     }
     return {**access["outside_systems"], **services}
+
+
+def source_regions(access: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Source -> the region codes it may write, `*` for every region (the submission service's `SOURCE_REGIONS`)."""
+    return {source: list(regions) for source, regions in access["source_regions"].items()}
 
 
 def render(access: Mapping[str, Any], passwords: Mapping[str, str]) -> dict[str, Any]:
