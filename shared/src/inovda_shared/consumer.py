@@ -29,7 +29,7 @@ from pydantic_core import CoreSchema, core_schema
 from .logs import correlation_id
 from .messaging import ORIGINAL_ROUTING_KEY, correlation_id_of, routing_key_of
 from .observability import DEAD_LETTERS
-from .provenance import ORIGINAL_USER_ID, SEAL, DeadLetterSeal, original_user_of, trusted_headers
+from .provenance import ORIGINAL_USER_ID, SEAL, DeadLetterSeal, original_user_of, trusted_headers, unvouched
 from .retry import Backoff, retry_transient
 from .topology import DEAD_LETTER_EXCHANGE, MAX_DELIVERY_ATTEMPTS, ServiceQueue
 
@@ -175,6 +175,13 @@ class _Settling(BaseMiddleware):
     async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
         message: RabbitMessage = msg
         correlation_id.set(correlation_id_of(message, fallback=str(message.message_id)))
+        if unvouched(message):
+            log.warning(
+                "a message written straight into %s without this service's seal (message id %s): taken without "
+                "the routing key and sender it names",
+                self._queue.name,
+                message.message_id,
+            )
         try:
             result = await retry_transient(lambda: call_next(message), f"handling a message from {self._queue.name}")
         except Exception as exc:

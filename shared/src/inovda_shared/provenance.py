@@ -23,7 +23,6 @@ import contextlib
 import hashlib
 import hmac
 import json
-import logging
 import secrets
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
@@ -33,8 +32,6 @@ from faststream.rabbit.annotations import RabbitMessage
 
 from .messaging import ORIGINAL_ROUTING_KEY
 from .mongo import AsyncDatabase, Document, DuplicateKeyError
-
-log = logging.getLogger(__name__)
 
 INOVDA_HEADERS = "x-inovda-"
 ORIGINAL_USER_ID = "x-inovda-original-user-id"
@@ -107,17 +104,15 @@ def trusted_headers(queue: str, seal: DeadLetterSeal, commands: Collection[str] 
                 headers.update({name: incoming[name] for name in kept if incoming.get(name) is not None})
             elif incoming.get(ORIGINAL_ROUTING_KEY) in commands:
                 headers[ORIGINAL_ROUTING_KEY] = incoming[ORIGINAL_ROUTING_KEY]
-            else:
-                log.warning(
-                    "a message written straight into %s without this service's seal (message id %s): taken "
-                    "without the routing key and sender it names",
-                    queue,
-                    message.message_id,
-                )
         parsed.headers = headers
         return parsed
 
     return parse
+
+
+def unvouched(message: RabbitMessage) -> bool:
+    """Written straight into the queue, and vouched for neither by a seal nor as an operator's command."""
+    return not message.raw_message.exchange and ORIGINAL_ROUTING_KEY not in message.headers
 
 
 def original_user_of(message: RabbitMessage) -> str | None:
