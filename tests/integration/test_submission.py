@@ -41,7 +41,7 @@ from inovda_submission.service import IntakeDelivery, IntakeService
 from inovda_submission.settings import SubmissionSettings
 from inovda_submission.views import SubmissionViews
 from tests.support.commands import CommandCounter
-from tests.support.intake import CONNECTION_USER, broker_user, publish_as_user
+from tests.support.intake import broker_user, publish_as_user
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.integration
@@ -263,15 +263,21 @@ class BrokenIntake:
         raise RuntimeError(f"cannot handle {delivery.message_id}")
 
 
-async def test_a_message_whose_handler_keeps_failing_is_dead_lettered_with_its_reason_and_can_be_replayed(
-    submission_settings: SubmissionSettings, events: EventProbe
-) -> None:
+async def broken_intake(settings: SubmissionSettings) -> tuple[BrokenIntake, RabbitBroker]:
+    """The intake's handlers on a broken service, consuming, sealing dead letters as the service does."""
     broken = BrokenIntake()
-    broker = RabbitBroker(submission_settings.amqp_url, logger=None)
-    broker.include_router(build_router(broken, await seal_of(submission_settings)))  # type: ignore[arg-type]
+    broker = RabbitBroker(settings.amqp_url, logger=None)
+    broker.include_router(build_router(broken, await seal_of(settings)))  # type: ignore[arg-type]
     await broker.connect()
     await declare_topology(broker, (SUBMISSION_QUEUE,))
     await broker.start()
+    return broken, broker
+
+
+async def test_a_message_whose_handler_keeps_failing_is_dead_lettered_with_its_reason_and_can_be_replayed(
+    submission_settings: SubmissionSettings, events: EventProbe
+) -> None:
+    broken, broker = await broken_intake(submission_settings)
     await send(submission_settings, "unit.upsert.v1", samples.unit(), "poison-1")
 
     for _ in range(100):
@@ -361,17 +367,6 @@ def as_system(settings: SubmissionSettings, source: str, regions: list[str] | No
     }
 
 
-async def send_as_user(
-    settings: SubmissionSettings,
-    routing_key: str,
-    body: dict[str, Any],
-    message_id: str | None = None,
-    user_id: str | None = CONNECTION_USER,
-    headers: dict[str, Any] | None = None,
-) -> str:
-    return await publish_as_user(settings.amqp_url, routing_key, body, message_id, user_id, headers)
-
-
 def reason_codes(answer_body: dict[str, Any]) -> list[tuple[str, str]]:
     return [(reason["field"], reason["code"]) for reason in answer_body["reasons"]]
 
@@ -389,19 +384,23 @@ async def test_a_source_writes_no_other_regions_unit_profile_or_innovation(
     submission_settings: SubmissionSettings, events: EventProbe
 ) -> None:
     async with running(submission_settings, **as_system(submission_settings, "simpeg")) as kukar:
-        registered = await send_as_user(kukar, "unit.upsert.v1", samples.unit())
+        registered = await publish_as_user(kukar.amqp_url, "unit.upsert.v1", samples.unit())
         assert (await answer(events, registered))["status"] == "accepted"
 
     # Paser's system (64.01) writes Kukar's unit, profile and index: refused, nothing stored, nobody emailed.
     async with running(submission_settings, **as_system(submission_settings, "paser", ["64.01"])) as paser:
         attempts = {
-            "unit": await send_as_user(
-                paser, "unit.upsert.v1", samples.unit(source="paser", emails=["spam@paser.example"])
+            "unit": await publish_as_user(
+                paser.amqp_url, "unit.upsert.v1", samples.unit(source="paser", emails=["spam@paser.example"])
             ),
-            "profile": await send_as_user(paser, "region.profile.v1", samples.profile(source="paser")),
-            "innovation": await send_as_user(paser, "innovation.report.v1", samples.innovation(source="paser")),
+            "profile": await publish_as_user(paser.amqp_url, "region.profile.v1", samples.profile(source="paser")),
+            "innovation": await publish_as_user(
+                paser.amqp_url, "innovation.report.v1", samples.innovation(source="paser")
+            ),
         }
-        own = await send_as_user(paser, "unit.upsert.v1", samples.unit("DISKES", source="paser", region_code="64.01"))
+        own = await publish_as_user(
+            paser.amqp_url, "unit.upsert.v1", samples.unit("DISKES", source="paser", region_code="64.01")
+        )
         for kind, message_id in attempts.items():
             refused = await answer(events, message_id)
             assert (refused["status"], reason_codes(refused)) == (
@@ -428,18 +427,20 @@ async def test_a_unit_or_profile_is_changed_only_by_the_source_that_registered_i
     submission_settings: SubmissionSettings, events: EventProbe
 ) -> None:
     async with running(submission_settings, **as_system(submission_settings, "simpeg")) as simpeg:
-        assert (await answer(events, await send_as_user(simpeg, "unit.upsert.v1", samples.unit())))["revision"] == 1
+        assert (await answer(events, await publish_as_user(simpeg.amqp_url, "unit.upsert.v1", samples.unit())))[
+            "revision"
+        ] == 1
     async with running(submission_settings, **as_system(submission_settings, "bappeda")) as bappeda:
-        assert (await answer(events, await send_as_user(bappeda, "region.profile.v1", samples.profile())))[
+        assert (await answer(events, await publish_as_user(bappeda.amqp_url, "region.profile.v1", samples.profile())))[
             "status"
         ] == "accepted"
         overwrite = samples.unit(source="bappeda", emails=["saya@tempatlain.example"], mentor_emails=[])
-        refused = await answer(events, await send_as_user(bappeda, "unit.upsert.v1", overwrite))
+        refused = await answer(events, await publish_as_user(bappeda.amqp_url, "unit.upsert.v1", overwrite))
         assert reason_codes(refused) == [("source", "owned_by_other_source")]
         assert refused["refused"] is True
     async with running(submission_settings, **as_system(submission_settings, "simpeg")) as simpeg:
         profile = samples.profile(source="simpeg", admin_emails=["saya@tempatlain.example"])
-        refused = await answer(events, await send_as_user(simpeg, "region.profile.v1", profile))
+        refused = await answer(events, await publish_as_user(simpeg.amqp_url, "region.profile.v1", profile))
         assert reason_codes(refused) == [("source", "owned_by_other_source")]
 
     async with views_of(submission_settings) as views:
@@ -456,10 +457,12 @@ async def test_the_operator_transfers_a_unit_and_a_profile_to_another_source(
 ) -> None:
     await purge_operator_results(submission_settings.amqp_url)
     async with running(submission_settings, **as_system(submission_settings, "simpeg")) as simpeg:
-        await answer(events, await send_as_user(simpeg, "unit.upsert.v1", samples.unit()))
-        await answer(events, await send_as_user(simpeg, "region.profile.v1", samples.profile(source="simpeg")))
+        await answer(events, await publish_as_user(simpeg.amqp_url, "unit.upsert.v1", samples.unit()))
+        await answer(
+            events, await publish_as_user(simpeg.amqp_url, "region.profile.v1", samples.profile(source="simpeg"))
+        )
         command = {"source": "simpeg", "region_code": "64.02", "unit_code": "DINKES", "to_source": "simpeg"}
-        not_operator = await answer(events, await send_as_user(simpeg, "ownership.transfer.v1", command))
+        not_operator = await answer(events, await publish_as_user(simpeg.amqp_url, "ownership.transfer.v1", command))
         assert reason_codes(not_operator) == [("$routing_key", "operator_only")]
 
     operator = {
@@ -485,9 +488,11 @@ async def test_the_operator_transfers_a_unit_and_a_profile_to_another_source(
 
     async with running(submission_settings, **as_system(submission_settings, "bappeda")) as bappeda:
         update = samples.unit(source="bappeda", name="Dinas Kesehatan Kukar")
-        assert (await answer(events, await send_as_user(bappeda, "unit.upsert.v1", update)))["revision"] == 3
+        assert (await answer(events, await publish_as_user(bappeda.amqp_url, "unit.upsert.v1", update)))[
+            "revision"
+        ] == 3
     async with running(submission_settings, **as_system(submission_settings, "simpeg")) as simpeg:
-        refused = await answer(events, await send_as_user(simpeg, "unit.upsert.v1", samples.unit()))
+        refused = await answer(events, await publish_as_user(simpeg.amqp_url, "unit.upsert.v1", samples.unit()))
         assert reason_codes(refused) == [("source", "owned_by_other_source")]
 
 
@@ -503,20 +508,18 @@ async def test_a_forged_original_user_header_does_not_survive_a_dead_letter_and_
 ) -> None:
     """A message without user_id, with a header naming another's user, fails five times: replayed, it is the
     unauthenticated message it was, not the forged source. A real sender's message keeps its sender."""
-    broken = BrokenIntake()
-    broker = RabbitBroker(submission_settings.amqp_url, logger=None)
-    broker.include_router(build_router(broken, await seal_of(submission_settings)))  # type: ignore[arg-type]
-    await broker.connect()
-    await declare_topology(broker, (SUBMISSION_QUEUE,))
-    await broker.start()
+    broken, broker = await broken_intake(submission_settings)
     forged = {ORIGINAL_USER_ID: "sys-simpeg", ORIGINAL_ROUTING_KEY: "unit.upsert.v1", SEAL: "0" * 64}
-    await send_as_user(submission_settings, "unit.upsert.v1", samples.unit(), "forged", user_id=None, headers=forged)
-    await send_as_user(submission_settings, "unit.upsert.v1", samples.unit("DISDIK"), "real")
+    await publish_as_user(
+        submission_settings.amqp_url, "unit.upsert.v1", samples.unit(), "forged", user_id=None, headers=forged
+    )
+    await publish_as_user(submission_settings.amqp_url, "unit.upsert.v1", samples.unit("DISDIK"), "real")
     for _ in range(150):
         if len(await list_dead_letters(submission_settings.amqp_url, SUBMISSION_QUEUE.name)) == 2:
             break
         await asyncio.sleep(0.2)
     await broker.stop()
+    assert broken.attempts == 10
 
     users = {broker_user(submission_settings.amqp_url): "simpeg", "sys-simpeg": "simpeg"}
     secured = {"intake_auth": "on", "source_users": users, "source_regions": {"simpeg": ["64.02"]}}
@@ -561,27 +564,32 @@ async def test_a_replay_goes_back_to_the_queue_its_dead_letter_queue_is_of_whate
     assert arrived == ["intake.rejected.unknown"], "notification got the answer, never the planted event"
 
 
+async def intake_service(
+    client: AsyncMongoClient[Any],
+    settings: SubmissionSettings,
+    broker: RabbitBroker,
+    access: IntakeAccess | None = None,
+) -> tuple[IntakeService, SubmissionStore]:
+    """A service built by hand on `client`'s database (INTAKE_AUTH=off unless `access`), publishing on `broker`."""
+    database = client[settings.mongodb_database]
+    store, outbox = SubmissionStore(database), Outbox(database["outbox"])
+    await store.ensure_indexes()
+    relay = OutboxRelay([outbox], broker, 1.0)
+    access = access or IntakeAccess.unauthenticated()
+    return IntakeService(store, outbox, relay, lambda: NOW, access=access, rubric_years=available_years()), store
+
+
 async def test_another_sender_cannot_preempt_a_body_sent_without_message_id(
     submission_settings: SubmissionSettings, events: EventProbe
 ) -> None:
     """The same body first from a stranger (no user) and from another source: the real one is still handled."""
     client = connect(submission_settings.mongodb_url)
-    database = client[submission_settings.mongodb_database]
-    store, outbox = SubmissionStore(database), Outbox(database["outbox"])
-    await store.ensure_indexes()
     broker = RabbitBroker(submission_settings.amqp_url, logger=None)
     await broker.connect()
     access = IntakeAccess.configured(
         {"sys-simpeg": "simpeg", "sys-bappeda": "bappeda"}, {"simpeg": ["64.02"], "bappeda": ["64.02"]}, "on"
     )
-    service = IntakeService(
-        store,
-        outbox,
-        OutboxRelay([outbox], broker, 1.0),
-        clock=lambda: dt.datetime.now(dt.UTC),
-        access=access,
-        rubric_years=available_years(),
-    )
+    service, store = await intake_service(client, submission_settings, broker, access)
     body = json.dumps(samples.unit()).encode()
     for sender in (None, "sys-bappeda", "sys-simpeg"):
         await service.handle(IntakeDelivery("unit.upsert.v1", body, None, f"corr-{sender}", sender=sender))
@@ -603,12 +611,9 @@ async def test_finding_the_latest_version_costs_the_same_at_the_third_revision_a
     client: AsyncMongoClient[Any] = AsyncMongoClient(
         submission_settings.mongodb_url, event_listeners=[counter], tz_aware=True
     )
-    database = client[submission_settings.mongodb_database]
-    store, outbox = SubmissionStore(database), Outbox(database["outbox"])
-    await store.ensure_indexes()
     broker = RabbitBroker(submission_settings.amqp_url, logger=None)
     await broker.connect()
-    service = IntakeService(store, outbox, OutboxRelay([outbox], broker, 1.0), clock=lambda: NOW, **OPEN)
+    service, store = await intake_service(client, submission_settings, broker)
 
     async def revise(external_id: str, revision: int) -> None:
         body = json.dumps(samples.innovation(external_id, title=f"Inovasi revisi {revision}")).encode()
@@ -642,12 +647,7 @@ async def test_concurrent_writers_and_a_head_left_behind_still_find_the_latest_v
     clients = [connect(submission_settings.mongodb_url) for _ in range(2)]
     broker = RabbitBroker(submission_settings.amqp_url, logger=None)
     await broker.connect()
-    services = []
-    for client in clients:
-        database = client[submission_settings.mongodb_database]
-        store, outbox = SubmissionStore(database), Outbox(database["outbox"])
-        await store.ensure_indexes()
-        services.append(IntakeService(store, outbox, OutboxRelay([outbox], broker, 1.0), lambda: NOW, **OPEN))
+    services = [(await intake_service(client, submission_settings, broker))[0] for client in clients]
     await services[0].handle(IntakeDelivery("unit.upsert.v1", json.dumps(samples.unit()).encode(), "u", "c"))
 
     def revision(number: int) -> IntakeDelivery:

@@ -210,16 +210,7 @@ def settle(email: StoredEmail, attempt: int, outcome: SendOutcome, now: dt.datet
 def over_quota(email: StoredEmail, attempt: int, now: dt.datetime, reason: str) -> Settlement:
     """Its source's daily quota is used up: failed, announced, not sent and not dead-lettered (an operator may
     still ask for it again, `inovda emails resend`, once the quota allows)."""
-    failed = NotificationFailed(
-        dedupe_key=email.key,
-        kind=email.message.kind,
-        reason=reason,
-        attempts=attempt,
-        failed_at=now,
-        **_about(email.message),
-    )
-    change = EmailChange(status=EmailStatus.FAILED, attempts=attempt, last_error=reason)
-    return Settlement(change, counted="over_quota", event=failed, reason=reason, replayable=False)
+    return _failed_for_good(email, attempt, now, reason, "over_quota")
 
 
 def settle_in_doubt(email: StoredEmail, now: dt.datetime) -> Settlement:
@@ -250,6 +241,12 @@ def _failed(email: StoredEmail, attempt: int, now: dt.datetime, reason: str, pol
         retry_at = now + dt.timedelta(seconds=policy.backoff.seconds(attempt))
         change = EmailChange(status=EmailStatus.PENDING, attempts=attempt, next_attempt_at=retry_at, last_error=reason)
         return Settlement(change, counted="retried", reason=reason)
+    return _failed_for_good(email, attempt, now, reason, "failed")
+
+
+def _failed_for_good(
+    email: StoredEmail, attempt: int, now: dt.datetime, reason: str, counted: Literal["failed", "over_quota"]
+) -> Settlement:
     failed = NotificationFailed(
         dedupe_key=email.key,
         kind=email.message.kind,
@@ -259,7 +256,7 @@ def _failed(email: StoredEmail, attempt: int, now: dt.datetime, reason: str, pol
         **_about(email.message),
     )
     change = EmailChange(status=EmailStatus.FAILED, attempts=attempt, last_error=reason)
-    return Settlement(change, counted="failed", event=failed, reason=reason)
+    return Settlement(change, counted=counted, event=failed, reason=reason, replayable=counted == "failed")
 
 
 def _about(message: EmailMessage) -> dict[str, str | None]:
