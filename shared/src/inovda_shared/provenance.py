@@ -102,8 +102,8 @@ def trusted_headers(queue: str, seal: DeadLetterSeal, commands: Collection[str] 
             if seal.verifies(queue, incoming, message.body):
                 kept = (SEAL, ORIGINAL_ROUTING_KEY, ORIGINAL_USER_ID)
                 headers.update({name: incoming[name] for name in kept if incoming.get(name) is not None})
-            elif incoming.get(ORIGINAL_ROUTING_KEY) in commands:
-                headers[ORIGINAL_ROUTING_KEY] = incoming[ORIGINAL_ROUTING_KEY]
+            elif isinstance(command := incoming.get(ORIGINAL_ROUTING_KEY), str) and command in commands:
+                headers[ORIGINAL_ROUTING_KEY] = command
         parsed.headers = headers
         return parsed
 
