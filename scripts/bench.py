@@ -284,6 +284,8 @@ async def deployment(commands: Sequence[str], replicas: int) -> AsyncIterator[De
                 "SMTP_PORT": str(sink.port if sink else 1025),
                 "RATE_LIMIT_PER_DOMAIN_PER_MINUTE": high,
                 "RATE_LIMIT_GLOBAL_PER_MINUTE": high,
+                "EMAIL_QUOTA_PER_SOURCE_PER_DAY": high,
+                "INTAKE_AUTH": "off",  # published as the broker's default user
             }
             for _ in range(replicas):
                 process = ServiceProcess(command, env, log_dir=Path("var/bench/logs"))

@@ -18,9 +18,11 @@ COPY deploy/docker/constraints.txt deploy/docker/constraints.txt
 # them alone, with no index (a site without a registry or network; and no CA bundle needed in the build).
 COPY deploy/docker/wheelhouse /wheelhouse
 COPY shared shared
+COPY services/scoring services/scoring
 COPY services/submission services/submission
 RUN if ls /wheelhouse/*.whl >/dev/null 2>&1; then set -- --no-index --find-links=/wheelhouse; fi \
-    && /opt/venv/bin/pip install --no-cache-dir "$@" --constraint deploy/docker/constraints.txt ./shared ./services/submission \
+    && /opt/venv/bin/pip install --no-cache-dir "$@" --constraint deploy/docker/constraints.txt \
+        ./shared ./services/scoring ./services/submission \
     && /opt/venv/bin/pip uninstall --yes pip setuptools \
     && /opt/venv/bin/python -c "import inovda_submission.app"
 

@@ -76,7 +76,7 @@ async def stack(amqp_url: str, mongodb_url: str) -> AsyncIterator[Stack]:
         },
     )
     processes = [
-        ServiceProcess("inovda-submission", {**common, "MONGODB_DATABASE": f"{name}_sub"}),
+        ServiceProcess("inovda-submission", {**common, "MONGODB_DATABASE": f"{name}_sub", "INTAKE_AUTH": "off"}),
         ServiceProcess("inovda-scoring", {**common, "MONGODB_DATABASE": f"{name}_s"}),
         ServiceProcess("inovda-notification", {**common, "MONGODB_DATABASE": f"{name}_n", "SMTP_PORT": str(mail.port)}),
         portal,

@@ -31,7 +31,7 @@ async def services(
 ) -> AsyncIterator[list[ServiceProcess]]:
     common = {"AMQP_URL": clean_broker, "MONGODB_URL": mongodb_url}
     processes = [
-        ServiceProcess("inovda-submission", {**common, "MONGODB_DATABASE": drop_database}),
+        ServiceProcess("inovda-submission", {**common, "MONGODB_DATABASE": drop_database, "INTAKE_AUTH": "off"}),
         ServiceProcess("inovda-scoring", {**common, "MONGODB_DATABASE": f"{drop_database}_s"}),
         ServiceProcess(
             "inovda-notification",

@@ -30,7 +30,9 @@ AFFAIRS = [
 async def pipeline(clean_broker: str, mongodb_url: str, drop_database: str) -> AsyncIterator[dict[str, str]]:
     scoring_database = f"{drop_database}_scoring"
     common = {"AMQP_URL": clean_broker, "MONGODB_URL": mongodb_url}
-    submission = ServiceProcess("inovda-submission", {**common, "MONGODB_DATABASE": drop_database})
+    submission = ServiceProcess(
+        "inovda-submission", {**common, "MONGODB_DATABASE": drop_database, "INTAKE_AUTH": "off"}
+    )
     scoring = [ServiceProcess("inovda-scoring", {**common, "MONGODB_DATABASE": scoring_database}) for _ in range(2)]
     async with submission, scoring[0], scoring[1]:
         yield {**common, "SCORING_DATABASE": scoring_database}

@@ -16,7 +16,12 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 async def submission_process(clean_broker: str, mongodb_url: str, drop_database: str) -> AsyncIterator[ServiceProcess]:
-    env = {"AMQP_URL": clean_broker, "MONGODB_URL": mongodb_url, "MONGODB_DATABASE": drop_database}
+    env = {
+        "AMQP_URL": clean_broker,
+        "MONGODB_URL": mongodb_url,
+        "MONGODB_DATABASE": drop_database,
+        "INTAKE_AUTH": "off",
+    }
     async with ServiceProcess("inovda-submission", env) as process:
         yield process
 

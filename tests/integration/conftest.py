@@ -25,6 +25,7 @@ def submission_settings(clean_broker: str, mongodb_url: str, drop_database: str)
         mongodb_database=drop_database,
         outbox_relay_interval_seconds=0.2,
         http_port=0,
+        intake_auth="off",
     )
 
 

@@ -264,6 +264,7 @@ def submission_app(broker_url: str, passwords: dict[str, str], mongodb_url: str,
             mongodb_database=database,
             http_port=0,
             source_users=SOURCES,
+            source_regions={source: ["64.02"] for source in SOURCES.values()},
         )
     )
 

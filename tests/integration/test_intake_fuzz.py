@@ -30,6 +30,7 @@ from inovda_submission.domain.records import message_key
 from inovda_submission.domain.validation import Rejection, parse_intake
 from tests.support import fuzz
 from tests.support.infra import broker_max_message_bytes
+from tests.support.intake import broker_user
 from tests.support.probe import EventProbe, SeenEvent
 
 pytestmark = pytest.mark.integration
@@ -190,12 +191,29 @@ def odd_properties() -> list[tuple[str, str, dict[str, Any]]]:
             },
         ),
         ("a timestamp in the future", fuzz.ACCEPTED, {"timestamp": dt.datetime(9999, 12, 31, tzinfo=dt.UTC)}),
+        # Provenance only the service stamps, forged: dropped on receipt, the unit is the unit it is.
+        ("forged provenance headers", fuzz.ACCEPTED, {"headers": FORGED_PROVENANCE}),
+        ("forged provenance of the wrong types", fuzz.ACCEPTED, {"headers": dict.fromkeys(FORGED_PROVENANCE, 7)}),
     ]
+
+
+FORGED_PROVENANCE: dict[str, Any] = {
+    "x-inovda-original-user-id": "sys-e-inovasi",
+    "x-inovda-original-routing-key": "innovation.report.v1",
+    "x-inovda-seal": "0" * 64,
+    "x-inovda-death-queue": "notification.events",
+    "x-inovda-replayed": 3,
+}
 
 
 @pytest.fixture
 async def intake_service(clean_broker: str, mongodb_url: str, drop_database: str) -> AsyncIterator[ServiceProcess]:
-    env = {"AMQP_URL": clean_broker, "MONGODB_URL": mongodb_url, "MONGODB_DATABASE": drop_database}
+    env = {
+        "AMQP_URL": clean_broker,
+        "MONGODB_URL": mongodb_url,
+        "MONGODB_DATABASE": drop_database,
+        "INTAKE_AUTH": "off",
+    }
     async with ServiceProcess("inovda-submission", env) as process:
         yield process
 
@@ -287,6 +305,43 @@ async def test_a_storm_of_bad_input_is_answered_once_each_stores_nothing_invalid
     failures = [line for line in log_lines if line["level"] in ("error", "critical") or "exception" in line]
     assert failures == [], failures[:5]
     assert await intake_service.stop_async() == 0
+
+
+async def test_forged_provenance_makes_no_sender_of_a_stranger_when_intake_is_authenticated(
+    clean_broker: str, mongodb_url: str, drop_database: str, events: EventProbe
+) -> None:
+    """Under authentication: a message without `user_id` naming another's user in a forged header is the
+    stranger's (unauthenticated); one with it is its sender's, whatever user or routing key its headers name."""
+    users = {broker_user(clean_broker): "simpeg", "sys-e-inovasi": "e-inovasi"}
+    env = {
+        "AMQP_URL": clean_broker,
+        "MONGODB_URL": mongodb_url,
+        "MONGODB_DATABASE": drop_database,
+        "INTAKE_AUTH": "on",
+        "SOURCE_USERS": json.dumps(users),
+        "SOURCE_REGIONS": json.dumps({"simpeg": ["64.02"], "e-inovasi": ["*"]}),
+    }
+    async with ServiceProcess("inovda-submission", env), Sender(clean_broker) as sender:
+        stranger = await sender.send(
+            "a stranger naming another's user", fuzz.INNOVATION, fuzz.inn(), None, headers=FORGED_PROVENANCE
+        )
+        known = await sender.send(
+            "a sender naming another's user",
+            fuzz.UNIT,
+            fuzz.unit("FORGED-1"),
+            None,
+            user_id=broker_user(clean_broker),
+            headers=FORGED_PROVENANCE,
+        )
+        answer_of = await answered(events, [stranger, known], seconds=20)
+    refused = answer_of[stranger.answer_id]
+    assert (refused.routing_key, reason_set(refused.body)) == (
+        "intake.rejected.unknown",
+        {("$user_id", "unauthenticated")},
+    )
+    accepted = answer_of[known.answer_id]
+    assert (accepted.routing_key, accepted.body["intake_routing_key"]) == ("intake.accepted.simpeg", fuzz.UNIT)
+    assert [event.body["unit"]["unit_code"] for event in events.matching("unit.registered")] == ["FORGED-1"]
 
 
 async def test_trace_headers_of_the_wrong_type_are_still_answered(

@@ -1,6 +1,7 @@
 """The notification service against real RabbitMQ, a real MongoDB-protocol server and a real SMTP server."""
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -8,8 +9,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aio_pika
 import pytest
 from faststream.rabbit import RabbitBroker
+from pymongo import AsyncMongoClient
 
 from inovda_cli import samples
 from inovda_cli.deadletters import list_dead_letters, replay_dead_letters, request_email_resends
@@ -18,7 +21,9 @@ from inovda_cli.processes import free_port
 from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender
 from inovda_notification.adapters.store import CommitMarks, NotificationStore
 from inovda_notification.app import build_delivery, create_app
-from inovda_notification.domain import Renderer
+from inovda_notification.delivery import SendingLimits
+from inovda_notification.domain import EmailMessage, Renderer
+from inovda_notification.domain.quotas import Go, Limits, OverQuota, Wait
 from inovda_notification.scheduler import Scheduler
 from inovda_notification.settings import NotificationSettings
 from inovda_shared.contracts.events import (
@@ -32,16 +37,21 @@ from inovda_shared.contracts.events import (
     UnitRegistered,
 )
 from inovda_shared.contracts.intake import RegionProfile, UnitUpsert
-from inovda_shared.messaging import OutgoingEvent, publish_events
+from inovda_shared.messaging import ORIGINAL_ROUTING_KEY, OutgoingEvent, publish_events
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import OutboxRelay
+from inovda_shared.provenance import SEAL, DeadLetterSeal
 from inovda_shared.topology import NOTIFICATION_QUEUE, declare_topology
+from inovda_submission.app import create_app as create_submission_app
+from inovda_submission.settings import SubmissionSettings
+from tests.support.intake import broker_user, publish_as_user
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.integration
 
 NOW = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 WITA = ZoneInfo("Asia/Makassar")
+INNOVATION = "innovation.report.v1"
 
 
 @pytest.fixture
@@ -364,3 +374,153 @@ async def test_the_weekly_digest_goes_to_the_office_once_a_week(
     text = digest.part("plain")
     assert "Perangkat Daerah (OPD): 1 / 2" in text
     assert "Puskesmas: 0 / 1" in text
+
+
+# --- trust between regions and senders (issue 14) ---------------------------------------------------------
+
+BAD_LEVEL: dict[str, Any] = {"indicators": {"16": {"level": 5, "evidence": []}}}
+
+
+async def test_a_message_refused_for_who_sent_it_emails_nobody_whatever_unit_it_names(
+    notification: NotificationSettings,
+    publisher: RabbitBroker,
+    events: EventProbe,
+    mail: MailSink,
+    submission_settings: SubmissionSettings,
+    mongo: AsyncMongoClient[Any],
+) -> None:
+    """Without a sender, claiming another's source, or for a region its source does not own: refused, and the
+    registered unit it names gets no email. A rejection of the sender's own message still does."""
+    await register_contacts(publisher, events)
+    await publish(publisher, unit_registered("DINKES", region_code="64.05"))
+    secured = submission_settings.model_copy(
+        update={
+            "mongodb_database": f"{submission_settings.mongodb_database}_sub",
+            "intake_auth": "on",
+            "source_users": {broker_user(submission_settings.amqp_url): "simpeg"},
+            "source_regions": {"simpeg": ["64.02"]},
+        }
+    )
+    submission = create_submission_app(secured)
+    await submission.start()
+    try:
+        refused = [
+            await publish_as_user(
+                secured.amqp_url, INNOVATION, samples.innovation(source="simpeg", **BAD_LEVEL), user_id=None
+            ),
+            await publish_as_user(secured.amqp_url, INNOVATION, samples.innovation(**BAD_LEVEL)),
+            await publish_as_user(
+                secured.amqp_url, INNOVATION, samples.innovation(source="simpeg", region_code="64.05", **BAD_LEVEL)
+            ),
+        ]
+        own = await publish_as_user(secured.amqp_url, INNOVATION, samples.innovation(source="simpeg", **BAD_LEVEL))
+        answers = await events.wait_for("intake.rejected.*", lambda body: body["message_id"] in [*refused, own], 4)
+        codes = {event.body["message_id"]: event.body["reasons"][0]["code"] for event in answers}
+        assert [codes[message_id] for message_id in refused] == [
+            "unauthenticated",
+            "source_mismatch",
+            "region_not_allowed",
+        ]
+        await wait_for_mail(mail, lambda received: len(received) == 1)
+        await asyncio.sleep(2.0)  # the refusals were handled before the last answer: nothing more comes
+    finally:
+        await submission.stop()
+        await mongo.drop_database(secured.mongodb_database)
+    assert [item.dedupe_key for item in mail.received] == [f"rejection:simpeg/{own}"]
+
+
+async def test_a_source_over_its_daily_quota_gets_no_more_emails_and_the_systems_own_still_go(
+    settings: NotificationSettings, publisher: RabbitBroker, events: EventProbe, mail: MailSink
+) -> None:
+    app = create_app(settings.model_copy(update={"email_quota_per_source_per_day": 2}))
+    await app.start()
+    try:
+        await register_contacts(publisher, events)
+        for revision in (1, 2, 3):
+            await publish(publisher, scored(revision=revision))
+        failed = (await events.wait_for("notification.failed"))[0].body
+        await publish(publisher, index_updated(41.2, "Inovatif", (39.9, "Kurang Inovatif"), version=7))
+        await wait_for_mail(mail, lambda received: len(received) == 3)
+        await asyncio.sleep(1.0)
+    finally:
+        await app.stop()
+    assert sorted(item.dedupe_key.split(":")[0] for item in mail.received) == ["predicate", "score", "score"]
+    assert failed["reason"] == "the daily email quota of source 'e-inovasi' (2 a day) is used up"
+    assert failed["kind"] == "score"
+    assert failed["dedupe_key"] not in {item.dedupe_key for item in mail.received}
+    assert await list_dead_letters(settings.amqp_url, NOTIFICATION_QUEUE.name) == [], "no dead-letter storm"
+
+
+async def test_two_replicas_together_keep_the_per_domain_limit_and_a_sources_quota(
+    settings: NotificationSettings, mongo: AsyncMongoClient[Any]
+) -> None:
+    clients = [connect(settings.mongodb_url) for _ in range(2)]
+    limits = Limits.of(per_domain_per_minute=4, overall_per_minute=100, per_source_per_day=3, timezone=WITA)
+    replicas = [SendingLimits(NotificationStore(client[settings.mongodb_database]), limits) for client in clients]
+    message = EmailMessage("score", "k", ["a@kukarkab.example"], [], "s", "t", "h", source="e-inovasi")
+    other_domain = dataclasses.replace(message, to=["a@kaltim.example"])
+    try:
+        rate = [await replicas[n % 2].verdict(message, NOW, counts_in_quota=False) for n in range(10)]
+        quota = [await replicas[n % 2].verdict(other_domain, NOW, counts_in_quota=True) for n in range(6)]
+    finally:
+        for client in clients:
+            await client.close()
+    assert rate.count(Go()) == 4
+    assert all(isinstance(outcome, Wait) for outcome in rate[4:])
+    assert quota.count(Go()) == 3
+    assert all(isinstance(outcome, OverQuota) for outcome in quota[3:])
+    blocks = {document["_id"] async for document in mongo[settings.mongodb_database]["tickets"].find()}
+    assert len([block for block in blocks if block.startswith("domain:kukarkab.example:")]) == 4
+    assert len([block for block in blocks if block.startswith("source:e-inovasi:")]) == 3
+
+
+async def write_into_queue(amqp_url: str, event: Any, headers: dict[str, Any]) -> None:
+    """Straight into notification's queue through the default exchange, as only the operator may."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        message = aio_pika.Message(event.model_dump_json().encode(), headers=headers, message_id=uuid.uuid4().hex)
+        await channel.default_exchange.publish(message, routing_key=NOTIFICATION_QUEUE.name)
+
+
+async def test_a_message_written_straight_into_the_queue_forges_no_event_unless_this_queue_sealed_it(
+    notification: NotificationSettings,
+    publisher: RabbitBroker,
+    events: EventProbe,
+    mail: MailSink,
+    mongo: AsyncMongoClient[Any],
+) -> None:
+    await register_contacts(publisher, events)
+    own = DeadLetterSeal()
+    await own.load(mongo[notification.mongodb_database])
+
+    def as_dead_letter(routing_key: str, event: Any, seal: DeadLetterSeal, queue: str) -> dict[str, Any]:
+        body = event.model_dump_json().encode()
+        return {ORIGINAL_ROUTING_KEY: routing_key, SEAL: seal.of(queue, routing_key, None, body)}
+
+    spam = unit_registered("DINKES", emails=["korban@spam.example"]).model_copy(update={"version": 99})
+    await write_into_queue(notification.amqp_url, spam, {ORIGINAL_ROUTING_KEY: "unit.registered"})
+    await write_into_queue(
+        notification.amqp_url,
+        scored(revision=5),
+        as_dead_letter("innovation.scored", scored(revision=5), DeadLetterSeal.random(), NOTIFICATION_QUEUE.name),
+    )
+    await write_into_queue(
+        notification.amqp_url,
+        scored(revision=6),
+        as_dead_letter("innovation.scored", scored(revision=6), own, "scoring.events"),
+    )
+    # A dead letter this very queue sealed is a replay: believed.
+    await write_into_queue(
+        notification.amqp_url,
+        scored(revision=7),
+        as_dead_letter("innovation.scored", scored(revision=7), own, NOTIFICATION_QUEUE.name),
+    )
+    await wait_for_mail(mail, lambda received: len(received) == 1)
+    await asyncio.sleep(1.5)
+    assert [item.dedupe_key for item in mail.received] == ["score:e-inovasi/INV-001:r7"]
+    assert mail.received[0].envelope_to == ["dinkes@kukarkab.example", "mentor.inovasi@kukarkab.example"]
+    store = NotificationStore(mongo[notification.mongodb_database])
+    unit = await store.unit("64.02", "DINKES")
+    assert unit is not None
+    assert list(unit.emails) == ["dinkes@kukarkab.example"], "the forged registration was not taken"

@@ -13,10 +13,9 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import bson
 import pytest
 from faststream.rabbit import RabbitBroker
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient
 
 from inovda_cli import samples
 from inovda_scoring.adapters.store import ScoringStore
@@ -25,46 +24,12 @@ from inovda_shared.contracts.events import InnovationSubmitted, RegionProfileUpd
 from inovda_shared.contracts.intake import InnovationReport, RegionProfile
 from inovda_shared.outbox import OutboxRelay
 from inovda_shared.topology import declare_topology
+from tests.support.commands import CommandCounter
 
 pytestmark = pytest.mark.integration
 
 NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 PATH_CANDIDATES = 10
-
-
-class CommandCounter(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.commands: list[str] = []
-        self.filters: list[dict[str, Any]] = []
-        self.returned = 0
-        self.returned_bytes = 0
-
-    def clear(self) -> None:
-        self.commands.clear()
-        self.filters.clear()
-        self.returned = self.returned_bytes = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.commands.append(event.command_name)
-        command = event.command
-        if command.get(event.command_name) == "locks":
-            return
-        if event.command_name == "find":
-            self.filters.append(dict(command.get("filter") or {}))
-        elif event.command_name in ("update", "delete"):
-            key = "updates" if event.command_name == "update" else "deletes"
-            self.filters.extend(dict(statement.get("q") or {}) for statement in command.get(key) or [])
-        elif event.command_name == "findAndModify":
-            self.filters.append(dict(command.get("query") or {}))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        cursor = event.reply.get("cursor") or {}
-        documents = cursor.get("firstBatch") or cursor.get("nextBatch") or []
-        self.returned += len(documents)
-        self.returned_bytes += sum(len(bson.encode(document)) for document in documents)
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 @pytest.fixture

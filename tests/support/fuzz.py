@@ -23,7 +23,7 @@ from inovda_submission.domain.validation import MAX_BODY_BYTES, Rejection, parse
 UNIT, PROFILE, INNOVATION = "unit.upsert.v1", "region.profile.v1", "innovation.report.v1"
 ACCEPTED = "accepted"
 # Codes only the service adds, after looking at what is stored.
-SERVICE_CODES = frozenset({"unknown_unit", "immutable_field"})
+SERVICE_CODES = frozenset({"unknown_unit", "immutable_field", "no_rubric_for_year"})
 # Every code the notification service can explain to a unit: the parse layer answers with no other.
 PARSE_CODES = frozenset(EXPLANATIONS) - SERVICE_CODES
 # Generous for an answer of MAX_REASONS reasons; an unbounded one reached 32 MB, past MongoDB's 16 MiB.

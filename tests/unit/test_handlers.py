@@ -27,6 +27,7 @@ from inovda_shared.contracts.events import (
 )
 from inovda_shared.contracts.intake import InnovationReport, RegionProfile, UnitUpsert
 from inovda_shared.messaging import ORIGINAL_ROUTING_KEY
+from inovda_shared.provenance import DeadLetterSeal
 from inovda_shared.topology import (
     DEAD_LETTER_EXCHANGE,
     EVENTS_EXCHANGE,
@@ -39,6 +40,7 @@ from inovda_submission.handlers import build_router as submission_router
 from inovda_submission.service import IntakeService
 
 NOW = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
+SEAL = DeadLetterSeal.random()
 
 
 class Recorder:
@@ -94,7 +96,7 @@ def scoring() -> Recorder:
 
 @pytest.fixture
 async def scoring_broker(scoring: Recorder, dead: DeadLetters) -> AsyncIterator[RabbitBroker]:
-    async for broker in started(scoring_router(cast(ScoringService, scoring)), SCORING_QUEUE, dead):
+    async for broker in started(scoring_router(cast(ScoringService, scoring), SEAL), SCORING_QUEUE, dead):
         yield broker
 
 
@@ -161,7 +163,7 @@ async def test_a_body_that_does_not_decode_is_retried_then_dead_lettered_with_th
 async def test_a_failing_handler_is_dead_lettered_with_its_error_after_the_last_attempt(dead: DeadLetters) -> None:
     failing = Recorder(fail_with=RuntimeError("cannot score this"))
     unit = UnitRegistered(version=1, unit=UnitUpsert.model_validate_json(json.dumps(samples.unit())), registered_at=NOW)
-    async for broker in started(scoring_router(cast(ScoringService, failing)), SCORING_QUEUE, dead):
+    async for broker in started(scoring_router(cast(ScoringService, failing), SEAL), SCORING_QUEUE, dead):
         await broker.publish(
             event_body(unit), exchange=EVENTS_EXCHANGE, routing_key=unit.routing_key, headers={"x-delivery-count": 4}
         )
@@ -176,7 +178,9 @@ def notification() -> Recorder:
 
 @pytest.fixture
 async def notification_broker(notification: Recorder, dead: DeadLetters) -> AsyncIterator[RabbitBroker]:
-    async for broker in started(notification_router(cast(NotificationService, notification)), NOTIFICATION_QUEUE, dead):
+    async for broker in started(
+        notification_router(cast(NotificationService, notification), SEAL), NOTIFICATION_QUEUE, dead
+    ):
         yield broker
 
 
@@ -236,7 +240,7 @@ def intake() -> Recorder:
 async def intake_broker(intake: Recorder, dead: DeadLetters) -> AsyncIterator[RabbitBroker]:
     from inovda_shared.topology import SUBMISSION_QUEUE
 
-    async for broker in started(submission_router(cast(IntakeService, intake)), SUBMISSION_QUEUE, dead):
+    async for broker in started(submission_router(cast(IntakeService, intake), SEAL), SUBMISSION_QUEUE, dead):
         yield broker
 
 

@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inovda_shared.contracts.events import OPERATOR_SOURCE
 from inovda_shared.topology import (
     DEAD_LETTER_EXCHANGE,
     EVENTS_EXCHANGE,
     EXCHANGES,
     INTAKE_EXCHANGE,
+    OPERATOR_PUBLISHES,
     PUBLISHES,
     REPORTING_ROUTING_KEYS,
     SERVICE_QUEUES,
@@ -84,7 +86,7 @@ def password_for(user: str, secrets_folder: Path) -> str:
 
 def intake_sources(access: Mapping[str, Any]) -> dict[str, str]:
     """Broker user -> the intake source it publishes for (the submission service's `SOURCE_USERS`): every
-    outside system, and a service that reports as one (the portal)."""
+    outside system, and a service that reports as one (the portal) or sends the operator's commands."""
     services = {
         user: rights["intake_source"] for user, rights in access["services"].items() if "intake_source" in rights
     }
@@ -110,7 +112,8 @@ def topic_rights(access: Mapping[str, Any], user: str) -> dict[str, tuple[set[st
         rights[INTAKE_EXCHANGE.name][0].update(REPORTING_ROUTING_KEYS)
         return rights
     service = user.removeprefix("inovda-")
-    for exchange, keys in PUBLISHES.get(service, {}).items():
+    published = OPERATOR_PUBLISHES if service == OPERATOR_SOURCE else PUBLISHES.get(service, {})
+    for exchange, keys in published.items():
         rights[exchange][0].update(keys)
     for spec in SERVICE_QUEUES:
         if spec.service == service:
@@ -118,6 +121,11 @@ def topic_rights(access: Mapping[str, Any], user: str) -> dict[str, tuple[set[st
     for exchange, keys in access["services"][user].get("binds", {}).items():
         rights[exchange][1].update(keys)
     return rights
+
+
+def source_regions(access: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Source -> the region codes it may write, `*` for every region (the submission service's `SOURCE_REGIONS`)."""
+    return {source: list(regions) for source, regions in access["source_regions"].items()}
 
 
 def render(access: Mapping[str, Any], passwords: Mapping[str, str]) -> dict[str, Any]:
@@ -151,7 +159,7 @@ def render(access: Mapping[str, Any], passwords: Mapping[str, str]) -> dict[str,
         queues.append(_queue(spec.dead_letter_name, vhost, spec.dead_letter_queue().arguments))
         bindings += [_binding(spec.exchange.name, spec.name, key, vhost) for key in spec.binding_keys]
         bindings.append(_binding(DEAD_LETTER_EXCHANGE.name, spec.dead_letter_name, spec.name, vhost))
-    for source in systems.values():
+    for source in [*systems.values(), OPERATOR_SOURCE]:  # the operator reads the answers to its commands
         queues.append(_queue(results_queue(source), vhost, {"x-queue-type": "quorum"}))
         bindings += [
             _binding(EVENTS_EXCHANGE.name, results_queue(source), f"intake.{status}.{source}", vhost)

@@ -2,7 +2,9 @@
 
 A dead letter comes either from a service (its reason in `x-inovda-death-reason`) or from the broker
 itself when the delivery limit was hit (its reason in `x-death`). Replaying publishes the message back
-to the queue it died in, through the default exchange, keeping its original routing key in a header.
+to the queue it died in, which is the dead-letter queue's name less `.dead` (never what a header says),
+through the default exchange, keeping its original routing key and the service's seal in its headers: the
+service believes them only under its own seal (`inovda_shared.provenance`).
 """
 
 import datetime as dt
@@ -13,7 +15,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from aiormq.exceptions import ChannelNotFoundEntity
 
-from inovda_shared.consumer import DEATH_AT, DEATH_ATTEMPTS, DEATH_QUEUE, DEATH_REASON
+from inovda_shared.consumer import DEATH_AT, DEATH_ATTEMPTS, DEATH_REASON
 from inovda_shared.contracts.commands import EmailResend
 from inovda_shared.messaging import ORIGINAL_ROUTING_KEY
 from inovda_shared.topology import NOTIFICATION_QUEUE, SERVICE_QUEUES
@@ -43,7 +45,7 @@ def describe(message: AbstractIncomingMessage, dead_letter_queue: str) -> DeadLe
     routing_keys = first_death.get("routing-keys") or [message.routing_key or ""]
     death_time = first_death.get("time")
     return DeadLetter(
-        queue=str(headers.get(DEATH_QUEUE) or first_death.get("queue") or dead_letter_queue.removesuffix(".dead")),
+        queue=dead_letter_queue.removesuffix(".dead"),
         message_id=message.message_id,
         routing_key=str(headers.get(ORIGINAL_ROUTING_KEY) or routing_keys[0]),
         reason=str(headers.get(DEATH_REASON) or f"broker: {first_death.get('reason', 'unknown')}"),

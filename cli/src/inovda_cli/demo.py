@@ -218,7 +218,10 @@ async def run_demo(amqp_url: str, mongodb_url: str, keep_running: bool = False) 
     }
     portal = ServiceProcess("inovda-portal", portal_env)
     services = [
-        ServiceProcess("inovda-submission", {**common, "MONGODB_DATABASE": DATABASES["submission"]}),
+        # The demo publishes as the broker's default user, as no outside system: intake unauthenticated.
+        ServiceProcess(
+            "inovda-submission", {**common, "MONGODB_DATABASE": DATABASES["submission"], "INTAKE_AUTH": "off"}
+        ),
         ServiceProcess("inovda-scoring", {**common, "MONGODB_DATABASE": DATABASES["scoring"]}),
         notification,
         portal,

@@ -12,6 +12,8 @@ from inovda_portal.domain.access import ROLES
 from .broker_access import render_file
 from .deadletters import DeadLetter, list_dead_letters, replay_dead_letters, request_email_resends
 from .demo import run_demo
+from .ownership import describe as describe_transfer
+from .ownership import transfer
 from .portal_users import describe, portal_accounts, portal_database, read_password
 from .publish import publish_path
 from .report import broker_status, region_report
@@ -64,6 +66,20 @@ def _parser() -> argparse.ArgumentParser:
         "does not have, or a failed one; a confirmed one is never sent again",
     )
     resend.add_argument("dedupe_keys", nargs="+", metavar="DEDUPE_KEY")
+
+    units = commands.add_parser("units", help="units and region profiles as the submission service keeps them")
+    unit_commands = units.add_subparsers(dest="units_command", required=True)
+    move = unit_commands.add_parser(
+        "transfer",
+        help="move a unit (--unit) or a region's profile for a year (--year) to another source, which may then "
+        "change it; published as the operator (AMQP_URL's user must map to the source 'operator')",
+    )
+    move.add_argument("--region", required=True, help="BPS code, e.g. 64.02")
+    which = move.add_mutually_exclusive_group(required=True)
+    which.add_argument("--unit", help="the unit's code")
+    which.add_argument("--year", type=int, help="the profile's assessment year")
+    move.add_argument("--to", required=True, dest="to_source", help="the source that owns it from now on")
+    move.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the answer")
 
     definitions = commands.add_parser(
         "broker-definitions", help="render the broker's topology and least-privilege users for import"
@@ -179,6 +195,12 @@ async def _run(args: argparse.Namespace) -> int:
         print(f"published {answered} message(s)")
     elif args.command == "portal-users":
         print(await _portal_users(args))
+    elif args.command == "units":
+        answer = await transfer(
+            args.amqp_url, args.region, args.to_source, unit_code=args.unit, year=args.year, wait_seconds=args.wait
+        )
+        print(describe_transfer(answer, args.to_source))
+        return 0 if answer.status == "accepted" else 1
     elif args.command == "emails":
         await request_email_resends(args.amqp_url, args.dedupe_keys)
         print(f"asked for {len(args.dedupe_keys)} email(s) to be sent again")

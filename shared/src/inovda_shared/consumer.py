@@ -8,15 +8,16 @@ each delivery settled the same way (`Settlement`).
   failed attempt: the message is requeued, and after MAX_DELIVERY_ATTEMPTS it is published to the
   dead-letter exchange with the error as its reason, then acknowledged.
 - If the process dies on every attempt, the broker's own delivery limit dead-letters it (reason in x-death).
+- A dead letter keeps the routing key and broker-checked sender of its message, under the service's seal: a
+  replay is taken as what it was, and nothing else written into the queue is (`inovda_shared.provenance`).
 """
 
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
-from aio_pika import IncomingMessage
 from faststream._internal.middlewares import BaseMiddleware
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitBroker, RabbitRouter
@@ -28,6 +29,7 @@ from pydantic_core import CoreSchema, core_schema
 from .logs import correlation_id
 from .messaging import ORIGINAL_ROUTING_KEY, correlation_id_of, routing_key_of
 from .observability import DEAD_LETTERS
+from .provenance import ORIGINAL_USER_ID, SEAL, DeadLetterSeal, original_user_of, trusted_headers, unvouched
 from .retry import Backoff, retry_transient
 from .topology import DEAD_LETTER_EXCHANGE, MAX_DELIVERY_ATTEMPTS, ServiceQueue
 
@@ -38,7 +40,6 @@ DEATH_REASON = "x-inovda-death-reason"
 DEATH_QUEUE = "x-inovda-death-queue"
 DEATH_ATTEMPTS = "x-inovda-death-attempts"
 DEATH_AT = "x-inovda-death-at"
-ORIGINAL_USER_ID = "x-inovda-original-user-id"
 
 # The pause before a failed delivery goes back to its queue: a failure that repeats does not spin.
 REDELIVERY_BACKOFF = Backoff(first=0.4, cap=5.0)
@@ -83,40 +84,33 @@ async def publish_dead_letter(
     )
 
 
-async def dead_letter(broker: RabbitBroker, message: RabbitMessage, queue: ServiceQueue, reason: str) -> None:
+async def dead_letter(
+    broker: RabbitBroker, message: RabbitMessage, queue: ServiceQueue, reason: str, seal: DeadLetterSeal
+) -> None:
+    """Dead-letter a delivery with its provenance, sealed (`inovda_shared.provenance`): its routing key and its
+    broker-checked sender, so that a replay is taken as what it was. Its other headers are what the parser
+    left: none a sender set under `x-inovda-`."""
     raw = message.raw_message
-    headers: dict[str, Any] = dict(raw.headers or {})
+    headers: dict[str, Any] = dict(message.headers)
     headers.pop("x-delivery-count", None)  # a replayed copy starts with a clean count
-    if raw.user_id:
-        headers[ORIGINAL_USER_ID] = raw.user_id
+    for stamped in (SEAL, ORIGINAL_USER_ID):
+        headers.pop(stamped, None)
+    routing_key, user = routing_key_of(message), original_user_of(message)
+    if user:
+        headers[ORIGINAL_USER_ID] = user
+    headers[SEAL] = seal.of(queue.name, routing_key, user, raw.body)
     await publish_dead_letter(
         broker,
         queue,
         raw.body,
         reason=reason,
         attempts=delivery_count(message) + 1,
-        routing_key=routing_key_of(message),
+        routing_key=routing_key,
         message_id=raw.message_id,
         correlation_id=raw.correlation_id,
         content_type=raw.content_type,
         headers=headers,
     )
-
-
-TRACE_HEADERS = frozenset({"traceparent", "tracestate", "baggage"})
-
-
-async def text_trace_headers(
-    message: IncomingMessage, parse: Callable[[IncomingMessage], Awaitable[RabbitMessage]]
-) -> RabbitMessage:
-    """A parser that drops trace headers that are not text. The tracing middleware raises on those before
-    the handler runs, and a delivery the handler never sees is never settled: a few such messages from a
-    careless sender would take every prefetch slot and stall the queue."""
-    parsed = await parse(message)
-    parsed.headers = {
-        name: value for name, value in parsed.headers.items() if name not in TRACE_HEADERS or isinstance(value, str)
-    }
-    return parsed
 
 
 async def raw_body(message: RabbitMessage) -> bytes:
@@ -164,21 +158,30 @@ def _topic_matches(binding: list[str], key: list[str]) -> bool:
 class Settlement:
     """The subscriber middleware that settles every delivery of a service's queue (see the module's text)."""
 
-    def __init__(self, queue: ServiceQueue) -> None:
+    def __init__(self, queue: ServiceQueue, seal: DeadLetterSeal) -> None:
         self.queue = queue
+        self.seal = seal
 
     def __call__(self, msg: Any, /, *, context: Any) -> "_Settling":
-        return _Settling(msg, context=context, queue=self.queue)
+        return _Settling(msg, context=context, queue=self.queue, seal=self.seal)
 
 
 class _Settling(BaseMiddleware):
-    def __init__(self, msg: Any, /, *, context: Any, queue: ServiceQueue) -> None:
+    def __init__(self, msg: Any, /, *, context: Any, queue: ServiceQueue, seal: DeadLetterSeal) -> None:
         super().__init__(msg, context=context)
         self._queue = queue
+        self._seal = seal
 
     async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
         message: RabbitMessage = msg
         correlation_id.set(correlation_id_of(message, fallback=str(message.message_id)))
+        if unvouched(message):
+            log.warning(
+                "a message written straight into %s without this service's seal (message id %s): taken without "
+                "the routing key and sender it names",
+                self._queue.name,
+                message.message_id,
+            )
         try:
             result = await retry_transient(lambda: call_next(message), f"handling a message from {self._queue.name}")
         except Exception as exc:
@@ -192,7 +195,7 @@ class _Settling(BaseMiddleware):
         reason = f"{type(exc).__name__}: {exc}"
         if attempts >= MAX_DELIVERY_ATTEMPTS:
             log.error("dead-lettering a message from %s after %d attempts: %s", self._queue.name, attempts, reason)
-            await dead_letter(self.context.get("broker"), message, self._queue, reason)
+            await dead_letter(self.context.get("broker"), message, self._queue, reason, self._seal)
             DEAD_LETTERS.labels(queue=self._queue.name).inc()
             await message.ack()
         else:
@@ -201,16 +204,20 @@ class _Settling(BaseMiddleware):
             await message.nack(requeue=True)
 
 
-def service_subscriber(queue: ServiceQueue) -> tuple[RabbitRouter, RabbitSubscriber]:
+def service_subscriber(
+    queue: ServiceQueue, seal: DeadLetterSeal, operator_commands: Collection[str] = ()
+) -> tuple[RabbitRouter, RabbitSubscriber]:
     """The router of a service and the one subscriber of its queue, on which its handlers register one per
     routing key (`@subscriber(filter=routed(key))`). Acknowledged by `Settlement` only, never on a sender's
-    `reply_to` (FastStream answers it by default: a sender could make the service publish)."""
-    router = RabbitRouter(middlewares=[Settlement(queue)])
+    `reply_to` (FastStream answers it by default: a sender could make the service publish). Dead letters are
+    sealed with `seal`, and only a sealed replay or one of `operator_commands` arrives through the default
+    exchange as what it names (`inovda_shared.provenance`)."""
+    router = RabbitRouter(middlewares=[Settlement(queue, seal)])
     subscriber = router.subscriber(
         queue.queue(),
         queue.exchange,
         ack_policy=AckPolicy.MANUAL,
-        parser=text_trace_headers,
+        parser=trusted_headers(queue.name, seal, operator_commands),
         decoder=raw_body,
         no_reply=True,
         title=queue.name,

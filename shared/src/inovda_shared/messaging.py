@@ -58,11 +58,11 @@ async def publish_events(broker: RabbitBroker, events: Iterable[OutgoingEvent]) 
 def routing_key_of(message: RabbitMessage) -> str:
     """The routing key the message was first published with, also after a dead-letter replay.
 
-    Only a replay arrives through the default exchange (outside systems may not write to a queue itself);
-    on any other delivery the header is a sender's word and is ignored.
+    Only the operator writes through the default exchange (a replay, a command); the service's parser keeps the
+    header only where it may be believed (`inovda_shared.provenance`), and on any other delivery it is ignored.
     """
     raw = message.raw_message
-    original = (raw.headers or {}).get(ORIGINAL_ROUTING_KEY)
+    original = message.headers.get(ORIGINAL_ROUTING_KEY)
     if not raw.exchange and isinstance(original, str) and original:
         return original
     return str(raw.routing_key or "")

@@ -14,7 +14,7 @@ from aio_pika.abc import AbstractRobustConnection
 from aio_pika.exceptions import ChannelNotFoundEntity
 from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
 
-from .contracts import events, intake
+from .contracts import commands, events, intake
 
 INTAKE_EXCHANGE = RabbitExchange("inovda.intake", type=ExchangeType.TOPIC, durable=True, declare=False)
 EVENTS_EXCHANGE = RabbitExchange("inovda.events", type=ExchangeType.TOPIC, durable=True, declare=False)
@@ -135,6 +135,9 @@ PUBLISHES: dict[str, dict[str, tuple[str, ...]]] = {
     # The portal sends what people enter as one more outside system (source `portal`): reports and review rounds.
     "portal": {INTAKE_EXCHANGE.name: (intake.InnovationReport.routing_key, intake.InnovationVerification.routing_key)},
 }
+# The operator's commands (`inovda units transfer`), published on `inovda.intake` as the source `operator`; its
+# answers come back on `results.operator`.
+OPERATOR_PUBLISHES: dict[str, tuple[str, ...]] = {INTAKE_EXCHANGE.name: (commands.OwnershipTransfer.routing_key,)}
 
 
 async def declare_topology(broker: RabbitBroker, queues: tuple[ServiceQueue, ...] = SERVICE_QUEUES) -> None:

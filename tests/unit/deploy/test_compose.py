@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from inovda_cli.broker_access import intake_sources
+from inovda_cli.broker_access import intake_sources, source_regions
 
 from . import tools
 from .checks import Document, compose_problems, duration_seconds
@@ -193,7 +193,7 @@ def test_every_broker_user_gets_its_password_from_env() -> None:
         assert value.startswith(f"${{{name}:?"), f"{name} must be required from .env"
 
 
-def test_services_connect_as_their_broker_users_and_submission_knows_the_sources() -> None:
+def test_services_connect_as_their_broker_users_and_submission_knows_the_sources_and_their_regions() -> None:
     defined = compose()["services"]
     users = set(access()["services"])
     for name in [spec.name for spec in services()] + ["cli"]:
@@ -204,6 +204,8 @@ def test_services_connect_as_their_broker_users_and_submission_knows_the_sources
         assert user.group(2) == password_variable(user.group(1))
     source_users = json.loads(defined["submission"]["environment"]["SOURCE_USERS"])
     assert source_users == intake_sources(access())
+    source_regions_ = json.loads(defined["submission"]["environment"]["SOURCE_REGIONS"])
+    assert source_regions_ == source_regions(access())
 
 
 def test_rendered_definitions_declare_the_vhost_every_user_and_the_service_queues() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from inovda_cli.broker_access import intake_sources
+from inovda_cli.broker_access import intake_sources, source_regions
 
 from . import render, tools
 from .checks import Document, by_kind, deployment_problems, keda_problems, parse_dockerfile, selector_problems
@@ -259,10 +259,11 @@ def test_fallback_renderer_refuses_what_it_does_not_implement(tmp_path: Path) ->
         render.build(tmp_path)
 
 
-def test_submission_knows_the_outside_systems_of_access_json() -> None:
+def test_submission_knows_the_outside_systems_of_access_json_and_their_regions() -> None:
     access = json.loads((REPO / "deploy" / "rabbitmq" / "access.json").read_text(encoding="utf-8"))
     config = by_kind(rendered(BASE), "ConfigMap")["inovda-submission"]["data"]
     assert json.loads(config["SOURCE_USERS"]) == intake_sources(access)
+    assert json.loads(config["SOURCE_REGIONS"]) == source_regions(access)
 
 
 def test_the_image_user_is_the_pod_user() -> None:

@@ -5,7 +5,6 @@ import datetime as dt
 
 import pytest
 
-from inovda_notification.delivery import RateLimits
 from inovda_notification.domain import EmailChange, EmailMessage, EmailStatus
 from inovda_notification.domain.email_state import (
     Attempt,
@@ -22,6 +21,7 @@ from inovda_notification.domain.email_state import (
     StoredEmail,
     first_step,
     orphaned,
+    over_quota,
     rate_limited,
     resent,
     settle,
@@ -125,6 +125,19 @@ def test_only_the_last_failed_attempt_is_announced_and_dead_lettered() -> None:
     assert failed.failed_for_good == failed.event == announced
 
 
+def test_an_email_over_its_sources_quota_fails_at_once_announced_and_not_dead_lettered() -> None:
+    settlement = over_quota(stored(), 1, NOW, "the daily email quota of source 'e-inovasi' (2 a day) is used up")
+    assert settlement.change == EmailChange(
+        status=EmailStatus.FAILED,
+        attempts=1,
+        last_error="the daily email quota of source 'e-inovasi' (2 a day) is used up",
+    )
+    assert settlement.counted == "over_quota"
+    assert isinstance(settlement.event, NotificationFailed)
+    assert "quota" in settlement.event.reason
+    assert settlement.failed_for_good is None, "a source over its quota must not fill the dead-letter queue"
+
+
 def test_the_backoff_doubles_up_to_five_minutes() -> None:
     policy = RetryPolicy.of(max_attempts=10, first_backoff_seconds=100.0)
     waits = [settle(stored(), attempt, Refused("x"), NOW, policy).change.next_attempt_at for attempt in (1, 2, 3, 4)]
@@ -162,15 +175,3 @@ def test_over_a_rate_limit_an_email_waits_without_losing_an_attempt() -> None:
 def test_a_due_key_without_its_email_is_an_orphan_after_an_hour() -> None:
     assert orphaned(NOW - dt.timedelta(hours=2), NOW)
     assert not orphaned(NOW - dt.timedelta(minutes=5), NOW)
-
-
-def to(*addresses: str) -> EmailMessage:
-    return dataclasses.replace(stored().message, to=list(addresses), cc=[])
-
-
-def test_rate_limits_count_per_recipient_domain_and_overall_and_not_what_waits() -> None:
-    limits = RateLimits(per_domain_per_minute=1, overall_per_minute=2)
-    assert limits.wait_for(to("a@kukarkab.example", "b@kukarkab.example")) == 0  # one domain, counted once
-    assert 0 < limits.wait_for(to("c@kukarkab.example")) <= 60
-    assert limits.wait_for(to("d@kaltim.example")) == 0, "the email that waited was not counted overall"
-    assert 0 < limits.wait_for(to("e@samarinda.example")) <= 60

@@ -27,6 +27,7 @@ REJECTION_CODES = (
     "unknown_unit",
     "immutable_field",
     "too_deep",
+    "no_rubric_for_year",
 )
 WHOLE_MESSAGE_CODES = {"too_large", "invalid_encoding", "invalid_json", "unknown_routing_key"}
 

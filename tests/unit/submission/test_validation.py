@@ -8,7 +8,7 @@ import pytest
 from inovda_cli import samples
 from inovda_shared.contracts.intake import InnovationReport, RegionProfile, UnitUpsert
 from inovda_submission.domain.records import content_hash, message_key
-from inovda_submission.domain.validation import MAX_BODY_BYTES, Rejection, parse_intake
+from inovda_submission.domain.validation import MAX_BODY_BYTES, Rejection, parse_intake, rubric_rejection
 
 
 def encode(body: Any) -> bytes:
@@ -160,3 +160,28 @@ def test_message_key_uses_the_senders_id_else_the_content() -> None:
     assert message_key("r", "a", "m1", b"x") != message_key("r", "b", "m1", b"x")
     assert message_key("r", "a", None, b"x") == message_key("r", "a", None, b"x")
     assert message_key("r", "a", None, b"x") != message_key("r", "a", None, b"y")
+
+
+def test_the_key_of_a_body_without_message_id_is_scoped_by_its_source() -> None:
+    """Another source sending the same body first must not have the real one dropped as already handled."""
+    assert message_key("r", "simpeg", None, b"x") != message_key("r", "unknown", None, b"x")
+    assert message_key("r", "simpeg", None, b"x") != message_key("r", "bappeda", None, b"x")
+
+
+def test_a_year_without_a_rubric_is_rejected_for_profiles_and_innovations_only() -> None:
+    years = {2025, 2026}
+    for routing_key, body in (
+        ("region.profile.v1", samples.profile(2027)),
+        ("innovation.report.v1", samples.innovation(year=2027)),
+    ):
+        model = parse_intake(routing_key, encode(body))
+        assert not isinstance(model, Rejection)
+        rejection = rubric_rejection(model, years)
+        assert rejection is not None
+        assert codes(rejection) == {("year", "no_rubric_for_year")}
+        assert "2025, 2026" in rejection.reasons[0].message
+        assert not rejection.refused, "the unit is told why: it is the message's fault, not the sender's right"
+    for routing_key, body in (("region.profile.v1", samples.profile(2026)), ("unit.upsert.v1", samples.unit())):
+        model = parse_intake(routing_key, encode(body))
+        assert not isinstance(model, Rejection)
+        assert rubric_rejection(model, years) is None

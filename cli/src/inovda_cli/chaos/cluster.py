@@ -9,7 +9,7 @@ from pathlib import Path
 
 from inovda_shared.mongo import connect
 
-from ..broker_access import intake_sources, render
+from ..broker_access import intake_sources, render, source_regions
 from ..processes import ServiceProcess, free_port
 from .forms import ACCESS, BROKER_LIMITS, DATABASES, FERRETDB_BIN, SERVICES
 from .infra import FerretServer, RabbitNode, TimedMailSink
@@ -54,8 +54,11 @@ class Replica:
 class Cluster:
     """The private infrastructure and two replicas of each service."""
 
-    def __init__(self, run_dir: Path, checkout: Path, env: dict[str, dict[str, str]] | None = None) -> None:
+    def __init__(
+        self, run_dir: Path, checkout: Path, regions: list[str], env: dict[str, dict[str, str]] | None = None
+    ) -> None:
         self.run_dir = run_dir
+        self.regions = regions  # the ones the run's outside systems write
         self.env = env or {}  # per service: settings to run it with instead of the defaults
         self.rabbit = RabbitNode(run_dir / "rabbitmq", config=(checkout / BROKER_LIMITS).read_text())
         self.ferret = FerretServer(run_dir, checkout / FERRETDB_BIN)
@@ -79,13 +82,17 @@ class Cluster:
             await client.drop_database(database)
         await client.close()
         service_env = {
-            "submission": {"SOURCE_USERS": json.dumps(intake_sources(self.access))},
+            "submission": {
+                "SOURCE_USERS": json.dumps(intake_sources(self.access)),
+                "SOURCE_REGIONS": json.dumps(self.source_regions()),
+            },
             "scoring": {},
             "notification": {
                 "SMTP_PORT": str(self.mail.port),
                 # Every address is at one made-up domain: the per-domain limit would pace the whole run.
                 "RATE_LIMIT_PER_DOMAIN_PER_MINUTE": "100000",
                 "RATE_LIMIT_GLOBAL_PER_MINUTE": "100000",
+                "EMAIL_QUOTA_PER_SOURCE_PER_DAY": "100000",
             },
             "portal": {"SESSION_SECRET": secrets.token_urlsafe(32), "SESSION_COOKIE_SECURE": "false"},
         }
@@ -100,6 +107,12 @@ class Cluster:
             }
             self.replicas += [Replica(service, letter, env, self.run_dir / "logs") for letter in "ab"]
         await asyncio.gather(*(replica.start() for replica in self.replicas))
+
+    def source_regions(self) -> dict[str, list[str]]:
+        """The access model's, each region-bound source writing the run's regions (Kukar's and the next ones)."""
+        return {
+            source: codes if "*" in codes else self.regions for source, codes in source_regions(self.access).items()
+        }
 
     def of(self, service: str) -> list[Replica]:
         return [replica for replica in self.replicas if replica.service == service]

@@ -1,8 +1,8 @@
 """The messages: what the outside systems send, wave by wave, and what each must cause (the ledger).
 
 Registrations first, then waves of innovation reports and their revisions, malformed messages, exact duplicates,
-an older revision re-sent after a newer one, unchanged re-sends, and innovations for a year without a rubric
-(the one thing expected in a dead-letter queue)."""
+an older revision re-sent after a newer one, unchanged re-sends, and a profile and innovations for a year without
+a rubric (rejected at intake, the innovations' units told by email)."""
 
 import datetime as dt
 import json
@@ -14,7 +14,7 @@ from typing import Any
 from inovda_shared.contracts.vocabulary import BASIC_SERVICE_AFFAIRS, SPD_INDICATOR_IDS
 
 from .. import samples
-from .forms import NO_RUBRIC_YEAR, YEAR, Form
+from .forms import NO_RUBRIC_YEAR, YEAR, Form, regions_of
 
 DOMAIN = "chaos.example"
 OTHER_AFFAIRS = ("pertanian", "perhubungan", "pariwisata", "komunikasi_informatika", "kepegawaian")
@@ -55,7 +55,7 @@ class Dataset:
         self.intakes: dict[str, Intake] = {}
         self.innovations: dict[str, Innovation] = {}
         self.profiles: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
-        self.regions = [f"64.{number:02d}" for number in range(2, 2 + form.regions)]
+        self.regions = regions_of(form)
         self.units = {
             region: [f"R{index}-U{number:02d}" for number in range(1, form.units_per_region + 1)]
             for index, region in enumerate(self.regions)
@@ -91,9 +91,14 @@ class Dataset:
                 intake = self._intake("unit.upsert.v1", body, "simpeg", "accepted", "unit")
                 intake.revision = 1
                 batch.append(intake)
-        batch.append(self._profile(self.regions[0], NO_RUBRIC_YEAR))
+        batch.append(self._no_rubric_profile(self.regions[0]))
         self.rng.shuffle(batch)
         return batch
+
+    def _no_rubric_profile(self, region: str) -> Intake:
+        """A profile for a year without a rubric: rejected, and it names no unit to tell."""
+        body = samples.profile(NO_RUBRIC_YEAR, region_code=region, admin_emails=[f"inovasi.{region}@{DOMAIN}"])
+        return self._intake("region.profile.v1", body, "bappeda", "rejected", "no rubric: profile")
 
     def _profile(self, region: str, year: int) -> Intake:
         history = self.profiles[(region, year)]
@@ -169,6 +174,20 @@ class Dataset:
         innovation.message_ids.append(intake.message_id)
         return intake
 
+    def without_rubric(self, count: int) -> list[Intake]:
+        """Reports for a year without a rubric: rejected at intake (`no_rubric_for_year`), the unit told by email."""
+        batch = []
+        for _ in range(count):
+            region = self.rng.choice(self.regions)
+            external_id = f"CH-NR-{self._serial + 1:05d}"
+            body = samples.innovation(
+                external_id, self.rng.choice(self.units[region]), region_code=region, year=NO_RUBRIC_YEAR
+            )
+            intake = self._intake("innovation.report.v1", body, "e-inovasi", "rejected", "no rubric: report")
+            intake.emails = (f"rejection:e-inovasi/{intake.message_id}",)
+            batch.append(intake)
+        return batch
+
     def unchanged(self, innovation: Innovation) -> Intake:
         """The latest revision again under a new message id: accepted, `unchanged`, no new revision or email."""
         body = innovation.revisions[-1]
@@ -223,10 +242,10 @@ class Dataset:
                 intake = self._intake(
                     "innovation.report.v1", {**valid, "title": " "}, "e-inovasi", "rejected", "malformed: empty title"
                 )
-            names_known_unit = kind in ("stage", "level", "source", "title")
-            if names_known_unit:
-                source = "simpeg" if kind == "source" else "e-inovasi"
-                intake.emails = (f"rejection:{source}/{intake.message_id}",)
+            # A message from a sender that may not send it (another system's source) is refused: nobody is
+            # emailed, whatever unit it names.
+            if kind in ("stage", "level", "title"):
+                intake.emails = (f"rejection:e-inovasi/{intake.message_id}",)
             batch.append(intake)
         return batch
 
@@ -271,7 +290,7 @@ class Dataset:
 
     def wave1(self) -> list[Intake]:
         count = self.form.innovations_per_region * self.form.regions
-        batch = self.new_innovations(count) + self.new_innovations(self.form.no_rubric_innovations, NO_RUBRIC_YEAR)
+        batch = self.new_innovations(count) + self.without_rubric(self.form.no_rubric_innovations)
         batch += self.malformed(max(7, count // 12)) + self.naming_unknown_units(4)
         self.rng.shuffle(batch)
         return batch

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 YEAR = 2025  # not the current year: no reminders or digests, so every expected email follows from the data
-NO_RUBRIC_YEAR = 2027  # accepted by submission, dead-lettered by scoring ("add the file, restart, replay")
+NO_RUBRIC_YEAR = 2027  # rejected at intake (`no_rubric_for_year`): nothing could score it
 SERVICES = ("submission", "scoring", "notification", "portal")
 DATABASES = {service: f"chaos_{service}" for service in SERVICES}
 # In the checkout the run is given (a working tree of this repository).
@@ -29,6 +29,11 @@ class Form:
     gap_seconds: float  # between faults
     fault_seconds: float  # the bound on the whole fault schedule
     settle_seconds: float  # at most, after the last fault, for everything to come out
+
+
+def regions_of(form: Form) -> list[str]:
+    """The run's regions (BPS codes): Kukar's, and the ones after it."""
+    return [f"64.{number:02d}" for number in range(2, 2 + form.regions)]
 
 
 SHORT = Form("short", 2, 8, 55, 2, 2, 12.0, 12, 3.0, 900.0, 420.0)

@@ -22,7 +22,7 @@ from .checks import Check, sample, verify
 from .cluster import Cluster
 from .dataset import Dataset, Intake
 from .faults import Injector
-from .forms import OUT, SERVICES, Options, now
+from .forms import OUT, SERVICES, Options, now, regions_of
 from .infra import wait_for
 from .load import Load
 from .report import summarize
@@ -91,7 +91,7 @@ async def run(options: Options) -> dict[str, Any]:
     out = options.checkout / OUT
     run_dir = out / f"run-{stamp}-{os.getpid()}"
     rng = random.Random(seed)
-    cluster = Cluster(run_dir, options.checkout, options.env)
+    cluster = Cluster(run_dir, options.checkout, regions_of(form), options.env)
     t0 = now()
     print(f"chaos ({form.name}, seed {seed}): infrastructure under {run_dir}", file=sys.stderr)
     async with running(cluster):

@@ -12,13 +12,15 @@ from inovda_shared.contracts.events import NotificationFailed, NotificationSent
 from inovda_shared.logs import configure_logging
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import OutboxRelay
+from inovda_shared.provenance import DeadLetterSeal
 from inovda_shared.runtime import DOCUMENTED_BROKER, instance_name, new_broker, service_app
 from inovda_shared.topology import NOTIFICATION_QUEUE
 
 from .adapters.smtp import SmtpConfig, SmtpSender
 from .adapters.store import CommitMarks, NotificationStore
-from .delivery import CommittingSender, Delivery, EmailAttempts, OutcomePublisher, RateLimits, Sender
+from .delivery import CommittingSender, Delivery, EmailAttempts, OutcomePublisher, Sender, SendingLimits
 from .domain import ReminderSchedule, Renderer, RetryPolicy
+from .domain.quotas import Limits
 from .handlers import build_router
 from .scheduler import Scheduler
 from .service import NotificationService
@@ -39,10 +41,16 @@ def build_delivery(
     clock: Callable[[], dt.datetime] = now,
 ) -> Delivery:
     """The delivery of recorded emails, assembled (also by the tests that run a replica's delivery alone)."""
+    limits = Limits.of(
+        settings.rate_limit_per_domain_per_minute,
+        settings.rate_limit_global_per_minute,
+        settings.email_quota_per_source_per_day,
+        ZoneInfo(settings.timezone),
+    )
     attempts = EmailAttempts(
         store,
         CommittingSender(sender, marks),
-        RateLimits(settings.rate_limit_per_domain_per_minute, settings.rate_limit_global_per_minute),
+        SendingLimits(store, limits),
         OutcomePublisher(store.outbox, relay, broker),
         RetryPolicy.of(settings.smtp_max_attempts, settings.smtp_first_backoff_seconds),
     )
@@ -52,7 +60,8 @@ def build_delivery(
 def create_app(settings: NotificationSettings) -> FastStream:
     broker = new_broker(settings, "notification")
     mongo = connect(settings.mongodb_url)
-    store = NotificationStore(mongo[settings.mongodb_database])
+    database = mongo[settings.mongodb_database]
+    store = NotificationStore(database)
     relay = OutboxRelay(
         [store.outbox], broker, settings.outbox_relay_interval_seconds, settings.outbox_relay_grace_seconds
     )
@@ -76,8 +85,13 @@ def create_app(settings: NotificationSettings) -> FastStream:
         for key, config in settings.reminder_schedules.items()
     }
     service = NotificationService(store, delivery, renderer, now, schedules)
-    broker.include_router(build_router(service))
+    seal = DeadLetterSeal()
+    broker.include_router(build_router(service, seal))
     scheduler = Scheduler(store, delivery, renderer, schedules, ZoneInfo(settings.timezone), settings.digest_weekday)
+
+    async def prepare() -> None:
+        await store.ensure_indexes()
+        await seal.load(database)
 
     async def deliver_loop() -> None:
         await delivery.run(settings.delivery_interval_seconds)
@@ -91,7 +105,7 @@ def create_app(settings: NotificationSettings) -> FastStream:
         broker,
         mongo,
         NOTIFICATION_QUEUE,
-        store.ensure_indexes,
+        prepare,
         background=[relay.run, deliver_loop, schedule_loop],
         drain=[delivery.drain, service.drain],
         publishes=[(model.routing_key, model) for model in (NotificationSent, NotificationFailed)],

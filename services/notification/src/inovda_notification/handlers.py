@@ -24,6 +24,7 @@ from inovda_shared.contracts.events import (
     UnitRegistered,
 )
 from inovda_shared.messaging import correlation_id_of
+from inovda_shared.provenance import DeadLetterSeal
 from inovda_shared.topology import NOTIFICATION_QUEUE
 
 from .service import NotificationService
@@ -36,8 +37,9 @@ def correlation_of(message: RabbitMessage) -> str:
 CorrelationId = Annotated[str, Depends(correlation_of)]
 
 
-def build_router(service: NotificationService) -> RabbitRouter:
-    router, events = service_subscriber(NOTIFICATION_QUEUE)
+def build_router(service: NotificationService, seal: DeadLetterSeal) -> RabbitRouter:
+    # The operator asks for an email again straight into the queue (`inovda emails resend`), unsealed.
+    router, events = service_subscriber(NOTIFICATION_QUEUE, seal, operator_commands=[EmailResend.routing_key])
 
     @events(filter=routed(f"{INTAKE_ACCEPTED}.*", f"{INTAKE_REJECTED}.*"))
     async def on_answer(answer: Annotated[IntakeAnswer, FROM_JSON], correlation_id: CorrelationId) -> None:

@@ -20,6 +20,7 @@ from .domain import (
     EmailMessage,
     Renderer,
     UnitContact,
+    emails_nobody,
     predicate_change_emails,
     predicate_changed,
     receipt_emails,
@@ -63,6 +64,8 @@ class NotificationService:
         self._sending: set[asyncio.Task[None]] = set()
 
     async def on_answer(self, answer: IntakeAnswer, correlation_id: str) -> None:
+        if emails_nobody(answer):
+            return
         if answer.status == "rejected":
             recipient = rejection_recipient(answer)
             if recipient is None:

@@ -23,8 +23,11 @@ class NotificationSettings(ServiceSettings):
     smtp_starttls: bool = False
     smtp_max_attempts: int = 5
     smtp_first_backoff_seconds: float = 2.0
-    rate_limit_per_domain_per_minute: int = 60
-    rate_limit_global_per_minute: int = 300
+    # Across every replica (tickets in the database: domain.quotas).
+    rate_limit_per_domain_per_minute: int = Field(default=60, ge=0)
+    rate_limit_global_per_minute: int = Field(default=300, ge=0)
+    # Emails owed to one intake source (its receipts, rejections and scores) per local day; over it, they fail.
+    email_quota_per_source_per_day: int = Field(default=2000, ge=0)
     delivery_interval_seconds: float = 1.0
     schedule_interval_seconds: float = 60.0
     # Reminder dates are local dates of the region (Kukar: WITA, UTC+8).

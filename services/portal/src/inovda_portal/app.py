@@ -24,6 +24,7 @@ from inovda_shared.contracts.intake import InnovationReport, InnovationVerificat
 from inovda_shared.logs import configure_logging
 from inovda_shared.mongo import connect
 from inovda_shared.observability import Readiness
+from inovda_shared.provenance import DeadLetterSeal
 from inovda_shared.runtime import DOCUMENTED_BROKER, DRAIN_SECONDS, new_broker
 from inovda_shared.topology import PORTAL_QUEUE, declare_topology
 
@@ -52,9 +53,9 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def portal_broker(settings: PortalSettings, store: PortalStore) -> RabbitBroker:
+def portal_broker(settings: PortalSettings, store: PortalStore, seal: DeadLetterSeal) -> RabbitBroker:
     broker = new_broker(settings, "portal")
-    broker.include_router(build_router(Projection(store, now)))
+    broker.include_router(build_router(Projection(store, now), seal))
     # What people report and decide in the portal goes to the intake, as any outside system's reports do.
     for model in (InnovationReport, InnovationVerification):
         title = f"{INTAKE.name}:{model.routing_key}"
@@ -64,12 +65,15 @@ def portal_broker(settings: PortalSettings, store: PortalStore) -> RabbitBroker:
 
 def create_app(settings: PortalSettings) -> FastAPI:
     mongo = connect(settings.mongodb_url)
-    store = PortalStore(mongo[settings.mongodb_database])
-    broker = portal_broker(settings, store)
+    database = mongo[settings.mongodb_database]
+    store = PortalStore(database)
+    seal = DeadLetterSeal()
+    broker = portal_broker(settings, store, seal)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await store.ensure_indexes()
+        await seal.load(database)
         await broker.connect()
         await declare_topology(broker, (PORTAL_QUEUE,))
         await broker.start()
@@ -141,6 +145,7 @@ def asyncapi_app() -> FastStream:
     """What the portal consumes, as `faststream docs gen --factory` documents it (`make asyncapi`); its pages
     are HTTP and not part of it. Nothing is connected."""
     settings = PortalSettings(amqp_url=DOCUMENTED_BROKER, instance_name="asyncapi", session_secret="documented")
-    broker = portal_broker(settings, PortalStore(connect(settings.mongodb_url)[settings.mongodb_database]))
+    store = PortalStore(connect(settings.mongodb_url)[settings.mongodb_database])
+    broker = portal_broker(settings, store, DeadLetterSeal())
     specification = AsyncAPI(title="Inovda portal", version="1.0.0", schema_version="3.0.0")
     return FastStream(broker, specification=specification)

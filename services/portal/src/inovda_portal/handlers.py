@@ -20,13 +20,14 @@ from inovda_shared.contracts.events import (
     UnitComplianceUpdated,
     UnitRegistered,
 )
+from inovda_shared.provenance import DeadLetterSeal
 from inovda_shared.topology import PORTAL_QUEUE
 
 from .service import Projection
 
 
-def build_router(projection: Projection) -> RabbitRouter:
-    router, events = service_subscriber(PORTAL_QUEUE)
+def build_router(projection: Projection, seal: DeadLetterSeal) -> RabbitRouter:
+    router, events = service_subscriber(PORTAL_QUEUE, seal)
 
     @events(filter=routed(UnitRegistered.routing_key))
     async def on_unit_registered(event: Annotated[UnitRegistered, FROM_JSON]) -> None:

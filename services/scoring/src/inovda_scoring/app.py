@@ -9,6 +9,7 @@ from inovda_shared.contracts.events import InnovationScored, RegionIndexUpdated,
 from inovda_shared.logs import configure_logging
 from inovda_shared.mongo import connect
 from inovda_shared.outbox import OutboxRelay
+from inovda_shared.provenance import DeadLetterSeal
 from inovda_shared.runtime import DOCUMENTED_BROKER, new_broker, service_app
 from inovda_shared.topology import SCORING_QUEUE
 
@@ -24,7 +25,8 @@ def create_app(settings: ScoringSettings) -> FastStream:
         load_rubric(year)
     broker = new_broker(settings, "scoring")
     mongo = connect(settings.mongodb_url)
-    store = ScoringStore(mongo[settings.mongodb_database])
+    database = mongo[settings.mongodb_database]
+    store = ScoringStore(database)
     relay = OutboxRelay(
         [store.outbox], broker, settings.outbox_relay_interval_seconds, settings.outbox_relay_grace_seconds
     )
@@ -35,14 +37,20 @@ def create_app(settings: ScoringSettings) -> FastStream:
         path_candidates=settings.path_candidates,
         path_steps=settings.path_steps_in_event,
     )
-    broker.include_router(build_router(service))
+    seal = DeadLetterSeal()
+    broker.include_router(build_router(service, seal))
+
+    async def prepare() -> None:
+        await store.ensure_indexes()
+        await seal.load(database)
+
     return service_app(
         "scoring",
         settings,
         broker,
         mongo,
         SCORING_QUEUE,
-        store.ensure_indexes,
+        prepare,
         background=[relay.run],
         publishes=[
             (model.routing_key, model) for model in (InnovationScored, RegionIndexUpdated, UnitComplianceUpdated)

@@ -14,6 +14,7 @@ from faststream.rabbit.annotations import RabbitMessage
 from inovda_shared.consumer import FROM_JSON, routed, service_subscriber
 from inovda_shared.contracts.events import InnovationSubmitted, InnovationVerified, RegionProfileUpdated, UnitRegistered
 from inovda_shared.messaging import correlation_id_of, routing_key_of
+from inovda_shared.provenance import DeadLetterSeal
 from inovda_shared.topology import SCORING_QUEUE
 
 from .service import Incoming, ScoringService
@@ -31,8 +32,8 @@ def incoming_of(message: RabbitMessage) -> Incoming:
 Identity = Annotated[Incoming, Depends(incoming_of)]
 
 
-def build_router(service: ScoringService) -> RabbitRouter:
-    router, events = service_subscriber(SCORING_QUEUE)
+def build_router(service: ScoringService, seal: DeadLetterSeal) -> RabbitRouter:
+    router, events = service_subscriber(SCORING_QUEUE, seal)
 
     @events(filter=routed(InnovationSubmitted.routing_key))
     async def on_innovation_submitted(event: Annotated[InnovationSubmitted, FROM_JSON], incoming: Identity) -> None:

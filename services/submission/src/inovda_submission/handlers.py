@@ -2,7 +2,8 @@
 
 The intake validates the raw bytes itself (`domain.validation`), so that a body that is not even JSON still
 gets an answer with its reasons: the handlers take the body as bytes, documented in the AsyncAPI document
-as the contract model of their routing key.
+as the contract model of their routing key. The sender is the broker-checked `user_id`, or a sealed replay's
+(`inovda_shared.provenance`).
 """
 
 from typing import Annotated, Any
@@ -12,9 +13,11 @@ from faststream.rabbit import RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 from pydantic import BaseModel, WithJsonSchema
 
-from inovda_shared.consumer import ORIGINAL_USER_ID, routed, service_subscriber
+from inovda_shared.consumer import routed, service_subscriber
+from inovda_shared.contracts.commands import OwnershipTransfer
 from inovda_shared.contracts.intake import InnovationReport, InnovationVerification, RegionProfile, UnitUpsert
 from inovda_shared.messaging import correlation_id_of, routing_key_of
+from inovda_shared.provenance import DeadLetterSeal, original_user_of
 from inovda_shared.topology import SUBMISSION_QUEUE
 
 from .service import IntakeDelivery, IntakeService
@@ -38,22 +41,6 @@ def documented_as(model: type[BaseModel]) -> WithJsonSchema:
     return WithJsonSchema(inline(schema))
 
 
-def sender_of(message: RabbitMessage) -> str | None:
-    """The broker user that published the message.
-
-    Outside systems publish to `inovda.intake` with `user_id` (checked by the broker). A message that
-    arrives through the default exchange was put back by an operator replaying a dead letter (outside
-    systems may not write to the queue itself): its original sender is in the dead-letter header.
-    """
-    raw = message.raw_message
-    if raw.user_id:
-        return str(raw.user_id)
-    if not raw.exchange:
-        original = (raw.headers or {}).get(ORIGINAL_USER_ID)
-        return str(original) if original else None
-    return None
-
-
 def delivery_of(message: RabbitMessage) -> IntakeDelivery:
     raw = message.raw_message
     return IntakeDelivery(
@@ -61,15 +48,15 @@ def delivery_of(message: RabbitMessage) -> IntakeDelivery:
         body=raw.body,
         message_id=raw.message_id,
         correlation_id=correlation_id_of(message, fallback=message.message_id),
-        sender=sender_of(message),
+        sender=original_user_of(message),
     )
 
 
 Delivery = Annotated[IntakeDelivery, Depends(delivery_of)]
 
 
-def build_router(service: IntakeService) -> RabbitRouter:
-    router, intake = service_subscriber(SUBMISSION_QUEUE)
+def build_router(service: IntakeService, seal: DeadLetterSeal) -> RabbitRouter:
+    router, intake = service_subscriber(SUBMISSION_QUEUE, seal)
 
     @intake(filter=routed(UnitUpsert.routing_key))
     async def on_unit_upsert(body: Annotated[bytes, documented_as(UnitUpsert)], delivery: Delivery) -> None:
@@ -84,6 +71,13 @@ def build_router(service: IntakeService) -> RabbitRouter:
     @intake(filter=routed(InnovationReport.routing_key))
     async def on_innovation_report(body: Annotated[bytes, documented_as(InnovationReport)], delivery: Delivery) -> None:
         """`innovation.report.v1`: an innovation reported, or a new revision of it."""
+        await service.handle(delivery)
+
+    @intake(filter=routed(OwnershipTransfer.routing_key))
+    async def on_ownership_transfer(
+        body: Annotated[bytes, documented_as(OwnershipTransfer)], delivery: Delivery
+    ) -> None:
+        """`ownership.transfer.v1`: the operator moves a unit or a region's profile to another source."""
         await service.handle(delivery)
 
     @intake(filter=routed(InnovationVerification.routing_key))

@@ -1,11 +1,13 @@
-"""The intake use case: validate, store, and record the answer and events for the outbox."""
+"""The intake use case: validate, admit, store, and record the answer and events for the outbox."""
 
 import datetime as dt
-from collections.abc import Callable, Collection, Mapping
+import logging
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from inovda_shared.contracts.commands import OwnershipTransfer
 from inovda_shared.contracts.events import (
     InnovationSubmitted,
     InnovationVerified,
@@ -15,7 +17,6 @@ from inovda_shared.contracts.events import (
     UnitRegistered,
 )
 from inovda_shared.contracts.intake import (
-    INTAKE_MODELS,
     InnovationReport,
     InnovationVerification,
     IntakeModel,
@@ -23,17 +24,20 @@ from inovda_shared.contracts.intake import (
     UnitUpsert,
 )
 from inovda_shared.messaging import OutgoingEvent
-from inovda_shared.mongo import Document
 from inovda_shared.outbox import Outbox, OutboxRelay
 
 from .adapters.metrics import INTAKE_ANSWERS
 from .adapters.store import Saved, SubmissionStore, VersionedCollection
-from .domain.authentication import authenticate
+from .domain.authentication import IntakeAccess, admit
+from .domain.ownership import Stored, ownership_refusal, transferred
 from .domain.records import content_hash, entity_id, innovation_id, message_key, unit_id
-from .domain.validation import Rejection, parse_intake
-from .domain.verification import verification_refusals, verified_event
+from .domain.validation import MODELS, Rejection, parse_intake, rubric_rejection
+from .domain.verification import ReviewRound, review_round
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+StoredModel = UnitUpsert | RegionProfile | InnovationReport | ReviewRound
 
 KNOWN_UNITS_KEPT = 50_000  # a few MB; far more than any region registers
 
@@ -54,21 +58,25 @@ class IntakeService:
         outbox: Outbox,
         relay: OutboxRelay,
         clock: Clock,
-        source_users: Mapping[str, str] | None = None,
+        *,
+        access: IntakeAccess,
+        rubric_years: Collection[int],
         verifier_sources: Collection[str] = ("portal",),
     ) -> None:
         self._store = store
         self._outbox = outbox
         self._relay = relay
         self._clock = clock
-        self._source_users = source_users or {}
+        self._access = access
+        self._rubric_years = frozenset(rubric_years)
         self._verifier_sources = frozenset(verifier_sources)
         self._known_units: set[str] = set()
 
     async def handle(self, delivery: IntakeDelivery) -> None:
-        parsed = authenticate(parse_intake(delivery.routing_key, delivery.body), delivery.sender, self._source_users)
-        source = parsed.source
-        key = message_key(delivery.routing_key, source, delivery.message_id, delivery.body)
+        parsed = admit(parse_intake(delivery.routing_key, delivery.body), delivery.sender, self._access)
+        if not isinstance(parsed, Rejection):
+            parsed = rubric_rejection(parsed, self._rubric_years) or parsed
+        key = message_key(delivery.routing_key, parsed.source, delivery.message_id, delivery.body)
 
         # Handled before (a redelivery or re-send): anything still unpublished is the relay's to send,
         # so that a copy handled concurrently on another replica cannot publish the events twice.
@@ -77,37 +85,63 @@ class IntakeService:
 
         facts = _Facts(delivery, key, self._clock())
         if isinstance(parsed, Rejection):
-            events = facts.rejected(parsed, await self._names_registered_unit(parsed))
+            events = await self._rejected(facts, parsed)
         else:
-            latest = await self._collection_for(parsed).latest_version(entity_id(parsed))
-            reviewed = await self._reviewed(parsed)
-            if rejection := await self._check_references(parsed, latest, reviewed):
-                parsed = rejection
-                events = facts.rejected(rejection, await self._names_registered_unit(rejection))
-            else:
-                events = await self._accept(parsed, facts, latest, reviewed)
+            parsed, events = await self._store_or_reject(parsed, facts)
 
         if pending := await self._outbox.record(key, events):
             status = "rejected" if isinstance(parsed, Rejection) else "accepted"
             INTAKE_ANSWERS.labels(routing_key=_known(delivery.routing_key), status=status).inc()
+            if isinstance(parsed, Rejection) and parsed.refused:
+                codes = sorted({reason.code for reason in parsed.reasons})
+                log.info("refused %s from user %s: %s", _known(delivery.routing_key), delivery.sender, codes)
             await self._relay.publish(pending)
 
-    async def _reviewed(self, model: IntakeModel) -> Document | None:
-        """For a review round, the latest stored version of the innovation it reviews."""
-        if not isinstance(model, InnovationVerification):
-            return None
-        return await self._store.innovations.latest_version(innovation_id(model.innovation_source, model.external_id))
+    async def _store_or_reject(
+        self, model: IntakeModel, facts: "_Facts"
+    ) -> tuple[IntakeModel | Rejection, list[OutgoingEvent]]:
+        """Decide on the entity's latest version and store the next one. A decision that writes nothing (a
+        rejection, an unchanged message) is taken only on the latest version, the head being a hint; one that
+        writes meets a newer version, if there is one, as the unique `_id` of the version it writes."""
+        collection = self._collection_for(model)
+        entity = entity_id(model)
+        latest, current = await collection.head(entity), False
+        while True:
+            outcome = await self._decide(model, latest["data"] if latest else None)
+            if isinstance(outcome, Rejection):
+                if current:
+                    return outcome, await self._rejected(facts, outcome)
+            else:
+                content = content_hash(outcome)
+                if latest is None or latest["content_hash"] != content:
+                    data = outcome.model_dump(mode="json")
+                    saved = await collection.insert_next(entity, data, content, facts.key, latest)
+                    if saved is not None:
+                        return model, facts.accepted(model, outcome, saved)
+                elif current:
+                    # Unchanged, or made by this very message (redelivered after it was stored).
+                    saved = Saved(latest["version"], changed=latest["message_key"] == facts.key)
+                    return model, facts.accepted(model, outcome, saved)
+            # Decided on a head that may lag, or met a newer version: decide again on the latest.
+            latest, current = await collection.latest_after(entity, latest), True
 
-    async def _check_references(
-        self, model: IntakeModel, latest: Document | None, reviewed: Document | None
-    ) -> Rejection | None:
+    async def _decide(self, model: IntakeModel, earlier: Stored | None) -> StoredModel | Rejection:
+        """What the message makes of the entity as `earlier` left it: what to store, or why not."""
+        if isinstance(model, OwnershipTransfer):
+            return transferred(model, earlier)
         if isinstance(model, InnovationVerification):
-            refusals = verification_refusals(model, reviewed, self._verifier_sources)
-            if not refusals:
-                return None
-            return Rejection(refusals, source=model.source, key=model.key(), region_code=model.region_code)
-        if not isinstance(model, InnovationReport):
-            return None
+            reviewed = await self._store.innovations.latest_version(
+                innovation_id(model.innovation_source, model.external_id)
+            )
+            return review_round(model, reviewed, self._verifier_sources)
+        if (refusal := ownership_refusal(model, earlier)) is not None:
+            return refusal
+        if isinstance(model, InnovationReport):
+            return await self._check_references(model, earlier) or model
+        assert isinstance(model, UnitUpsert | RegionProfile)
+        return model
+
+    async def _check_references(self, model: InnovationReport, earlier: Stored | None) -> Rejection | None:
         reasons = []
         if not await self._unit_exists(unit_id(model.region_code, model.unit_code)):
             reasons.append(
@@ -120,7 +154,6 @@ class IntakeService:
                     ),
                 )
             )
-        earlier = latest["data"] if latest else None
         for name in ("region_code", "year"):
             if earlier is not None and earlier[name] != getattr(model, name):
                 reasons.append(
@@ -133,16 +166,12 @@ class IntakeService:
                         ),
                     )
                 )
-        if not reasons:
-            return None
-        return Rejection(
-            reasons,
-            source=model.source,
-            key=model.key(),
-            region_code=model.region_code,
-            unit_code=model.unit_code,
-            title=model.title,
-        )
+        return Rejection.of(model, reasons) if reasons else None
+
+    async def _rejected(self, facts: "_Facts", rejection: Rejection) -> list[OutgoingEvent]:
+        # A refusal emails nobody, so whether its unit is registered is neither looked up nor told.
+        registered = None if rejection.refused else await self._names_registered_unit(rejection)
+        return facts.rejected(rejection, registered)
 
     async def _names_registered_unit(self, rejection: Rejection) -> bool | None:
         if rejection.region_code is None or rejection.unit_code is None:
@@ -153,25 +182,17 @@ class IntakeService:
         """Whether the unit is registered; once it is, it always is (units are deactivated, never removed)."""
         if unit in self._known_units:
             return True
-        if await self._store.units.latest_version(unit) is None:
+        if not await self._store.units.exists(unit):
             return False
         if len(self._known_units) >= KNOWN_UNITS_KEPT:
             self._known_units.clear()
         self._known_units.add(unit)
         return True
 
-    async def _accept(
-        self, model: IntakeModel, facts: "_Facts", latest: Document | None, reviewed: Document | None
-    ) -> list[OutgoingEvent]:
-        collection = self._collection_for(model)
-        data = model.model_dump(mode="json")
-        saved = await collection.save(entity_id(model), data, content_hash(model), facts.key, latest)
-        return facts.accepted(model, saved, reviewed)
-
     def _collection_for(self, model: IntakeModel) -> VersionedCollection:
-        if isinstance(model, UnitUpsert):
+        if isinstance(model, UnitUpsert) or (isinstance(model, OwnershipTransfer) and model.unit_code is not None):
             return self._store.units
-        if isinstance(model, RegionProfile):
+        if isinstance(model, RegionProfile | OwnershipTransfer):
             return self._store.profiles
         if isinstance(model, InnovationVerification):
             return self._store.verifications
@@ -180,7 +201,7 @@ class IntakeService:
 
 def _known(routing_key: str) -> str:
     """A metric label from a closed set: a sender's invented routing key must not create new series."""
-    return routing_key if routing_key in INTAKE_MODELS else "other"
+    return routing_key if routing_key in MODELS else "other"
 
 
 @dataclass(frozen=True)
@@ -204,10 +225,12 @@ class _Facts:
             title=rejection.title,
             received_at=self.now,
             unit_registered=unit_registered,
+            refused=rejection.refused,
         )
         return [self._event(answer, answer.answer_routing_key, "answer")]
 
-    def accepted(self, model: IntakeModel, saved: Saved, reviewed: Document | None = None) -> list[OutgoingEvent]:
+    def accepted(self, model: IntakeModel, stored: StoredModel, saved: Saved) -> list[OutgoingEvent]:
+        """`model` answered, `stored` as its version `saved` holds it (a transfer's: the unit or profile)."""
         answer = IntakeAnswer(
             status="accepted",
             message_id=self.delivery.message_id,
@@ -224,23 +247,20 @@ class _Facts:
         )
         events = []
         if saved.changed:
-            fact = self._fact(model, saved.version, reviewed)
+            fact = self._fact(stored, saved.version)
             events.append(self._event(fact, fact.routing_key, fact.routing_key))
         events.append(self._event(answer, answer.answer_routing_key, "answer"))
         return events
 
     def _fact(
-        self, model: IntakeModel, version: int, reviewed: Document | None
+        self, model: StoredModel, version: int
     ) -> UnitRegistered | RegionProfileUpdated | InnovationSubmitted | InnovationVerified:
-        if isinstance(model, InnovationVerification):
-            assert reviewed is not None, "a review round is accepted only for a stored innovation"
-            report = InnovationReport.model_validate(reviewed["data"], strict=False)
-            return verified_event(model, report, version, self.now)
+        if isinstance(model, ReviewRound):
+            return model.announced(version, self.now)
         if isinstance(model, UnitUpsert):
             return UnitRegistered(version=version, unit=model, registered_at=self.now)
         if isinstance(model, RegionProfile):
             return RegionProfileUpdated(version=version, profile=model, updated_at=self.now)
-        assert isinstance(model, InnovationReport)
         return InnovationSubmitted(revision=version, innovation=model, submitted_at=self.now)
 
     def _event(self, event: BaseModel, routing_key: str, suffix: str) -> OutgoingEvent:

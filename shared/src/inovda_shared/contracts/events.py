@@ -13,6 +13,20 @@ from .intake import InnovationReport, RegionProfile, UnitUpsert
 INTAKE_ACCEPTED = "intake.accepted"
 INTAKE_REJECTED = "intake.rejected"
 UNKNOWN_SOURCE = "unknown"
+# The source of the operator's commands (`ownership.transfer.v1`): it owns no region, and no email answers it.
+OPERATOR_SOURCE = "operator"
+# Reason codes that refuse the sender rather than fault the message: it may not send this at all (who it is,
+# or another source's region, unit or profile). Such an answer is marked `refused`.
+REFUSALS = frozenset(
+    {
+        "unauthenticated",
+        "unknown_sender",
+        "source_mismatch",
+        "region_not_allowed",
+        "owned_by_other_source",
+        "operator_only",
+    }
+)
 
 
 class Event(BaseModel):
@@ -29,7 +43,12 @@ class Reason(BaseModel):
 
 
 class IntakeAnswer(Event):
-    """Exactly one per intake message, on `intake.accepted.<source>` or `intake.rejected.<source>`."""
+    """Exactly one per intake message, on `intake.accepted.<source>` or `intake.rejected.<source>`.
+
+    Emails: a `refused` answer (a reason in REFUSALS: the sender was not who it must be, or wrote for a region,
+    unit or profile that is not its own) emails nobody, whatever unit it names: the notification service skips
+    it, so that a stranger cannot make Inovda write to a unit. Nor does an answer to the operator.
+    """
 
     routing_key: ClassVar[str] = "intake.*.*"
 
@@ -48,6 +67,7 @@ class IntakeAnswer(Event):
     # Whether the unit the message names was registered when it was answered (None: it names none). A
     # rejection of a message from an unregistered unit has nobody to email, however long one waits.
     unit_registered: bool | None = None
+    refused: bool = False
 
     @property
     def answer_routing_key(self) -> str:

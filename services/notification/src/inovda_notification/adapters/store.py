@@ -6,6 +6,8 @@ unique `_id` (atomic, also on FerretDB: see inovda_shared.mongo), so a redeliver
 running the same schedule, or a restart can record an email only once. An email's later changes (its states:
 `domain.email_state`) are made under its lock (`inovda_shared.locks`), as are changes to one contact.
 
+The sending limits' tickets (`domain.quotas`) are blocks inserted under unique ids in `tickets`.
+
 The emails still to send have a key in `emails_due` (with their next attempt's time), written before the
 email and deleted once it is sent or failed: the delivery loop reads that small set instead of the whole
 sent log (any filter but `{"_id": ...}` reads it all; FerretDB: see inovda_shared.mongo).
@@ -33,6 +35,7 @@ class NotificationStore:
         self.reminder_stages = database["reminder_stages"]
         self.emails = database["emails"]
         self.emails_due = database["emails_due"]
+        self.tickets = database["tickets"]
         self.outbox = Outbox(database["outbox"])
         self.locks = DocumentLocks(database["locks"])
 
@@ -135,6 +138,7 @@ class NotificationStore:
                     "created_at": now,
                     "correlation_id": correlation_id,
                     "about": list(message.about) if message.about else None,
+                    "source": message.source,
                 }
             )
         except DuplicateKeyError:
@@ -168,6 +172,20 @@ class NotificationStore:
     async def forget_due(self, key: str) -> None:
         await self.emails_due.delete_one({"_id": key})
 
+    # --- the tickets of the sending limits (domain.quotas) -----------------------------------------
+
+    async def take_block(self, block_id: str, until: dt.datetime) -> bool:
+        """Take a block of tickets (an insert under a unique `_id`: one replica gets it); False: another has it."""
+        try:
+            await self.tickets.insert_one({"_id": block_id, "until": until})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def forget_tickets(self, ended_before: dt.datetime) -> None:
+        """Blocks of windows long over (a small collection: a filter other than `_id` reads it all)."""
+        await self.tickets.delete_many({"until": {"$lt": ended_before}})
+
 
 def _stored(value: object) -> object:
     return value.value if isinstance(value, EmailStatus) else value
@@ -183,6 +201,7 @@ def _stored_email(document: Document) -> StoredEmail:
         text=document["text"],
         html=document["html"],
         about=tuple(document["about"]) if document.get("about") else None,
+        source=document.get("source"),
     )
     return StoredEmail(
         message=message,

@@ -22,13 +22,15 @@ from ..domain.email_state import (
     StoredEmail,
     first_step,
     orphaned,
+    over_quota,
     rate_limited,
     settle,
     settle_in_doubt,
 )
+from ..domain.quotas import OverQuota, Wait
 from .committing import CommittingSender
 from .outcomes import OutcomePublisher
-from .rate_limits import RateLimits
+from .rate_limits import SendingLimits
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ RECORDING: dict[Counted | None, str] = {
     "sent_unconfirmed": "recording a sent email",
     "retried": "recording a failed attempt",
     "failed": "recording a failed email",
+    "over_quota": "recording a failed email",
 }
 
 
@@ -51,7 +54,7 @@ class EmailAttempts:
         self,
         store: NotificationStore,
         sender: CommittingSender,
-        limits: RateLimits,
+        limits: SendingLimits,
         outcomes: OutcomePublisher,
         policy: RetryPolicy,
     ) -> None:
@@ -89,10 +92,13 @@ class EmailAttempts:
             case NotYet():
                 return None
             case Attempt(number):
-                wait = self._limits.wait_for(email.message)
-                if wait > 0:
-                    await self._store.update_email(key, rate_limited(now, wait))
-                    return None
+                # Counted in its source's quota once, at its first attempt (an operator's resend starts again).
+                match await self._limits.verdict(email.message, now, counts_in_quota=number == 1):
+                    case Wait(seconds):
+                        await self._store.update_email(key, rate_limited(now, seconds))
+                        return None
+                    case OverQuota(reason):
+                        return await self._settle(email, over_quota(email, number, now, reason))
                 outcome = await self._sender.send(email, number, now)
                 settlement = settle(email, number, outcome, now, self._policy)
                 batch = await self._settle(email, settlement)
@@ -110,6 +116,8 @@ class EmailAttempts:
                 log.warning("email %s attempt %d failed: %s", kind, settlement.change.attempts, settlement.reason)
             case "failed":
                 log.error("email %s failed after %d attempts: %s", kind, settlement.change.attempts, settlement.reason)
+            case "over_quota":
+                log.warning("email %s not sent: %s", key, settlement.reason)
         change = settlement.change
         await retry_transient(lambda: self._store.update_email(key, change), RECORDING[settlement.counted])
         if settlement.counted is not None:

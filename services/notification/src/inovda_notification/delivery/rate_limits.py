@@ -1,32 +1,38 @@
-"""Emails per minute, per recipient domain and overall (per replica): `limits`' moving windows, in memory."""
+"""The sending limits across replicas: per recipient domain and overall per minute, per source per day. The
+blocks of tickets are taken in the database (`domain.quotas` says how, and why not `limits`)."""
 
-import time
+import datetime as dt
 
-from limits import RateLimitItem, RateLimitItemPerMinute
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
-
+from ..adapters.store import NotificationStore
 from ..domain import EmailMessage
+from ..domain.quotas import Limits, TicketBook, Verdict
 
-# A wait of less than this is taken as this: an email over a limit is never let through uncounted.
-MIN_WAIT_SECONDS = 0.01
+# Blocks of windows this long over are removed now and then (by any replica: they are nobody's any more).
+TICKETS_KEPT = dt.timedelta(hours=1)
+FORGET_EVERY = dt.timedelta(minutes=10)
 
 
-class RateLimits:
-    def __init__(self, per_domain_per_minute: int, overall_per_minute: int) -> None:
-        self._per_domain = RateLimitItemPerMinute(per_domain_per_minute, namespace="domain")
-        self._overall = RateLimitItemPerMinute(overall_per_minute, namespace="overall")
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+class SendingLimits:
+    def __init__(self, store: NotificationStore, limits: Limits) -> None:
+        self._store = store
+        self._limits = limits
+        self._book = TicketBook()
+        self._forgotten_at: dt.datetime | None = None
 
-    def wait_for(self, message: EmailMessage) -> float:
-        """Seconds until `message` may go; 0 means now, and the send is counted in every window it is in."""
-        domains = sorted({address.rsplit("@", 1)[-1] for address in [*message.to, *message.cc]})
-        windows: list[tuple[RateLimitItem, str]] = [(self._overall, "all")]
-        windows += [(self._per_domain, domain) for domain in domains]
-        full = [(item, who) for item, who in windows if not self._limiter.test(item, who)]
-        if full:
-            until = max(self._limiter.get_window_stats(item, who).reset_time for item, who in full)
-            return max(until - time.time(), MIN_WAIT_SECONDS)
-        for item, who in windows:
-            self._limiter.hit(item, who)
-        return 0.0
+    async def verdict(self, message: EmailMessage, now: dt.datetime, counts_in_quota: bool) -> Verdict:
+        """May `message` go at `now`: go (counted), wait, or over its source's quota (`counts_in_quota`: its
+        first attempt; a retry was counted once already)."""
+        await self._forget_old(now)
+        rate = self._limits.rate_windows(message, now)
+        quota = self._limits.quota_window(message, now) if counts_in_quota else None
+        windows = [*rate, *([quota] if quota is not None else [])]
+        while wanted := self._book.wanted(windows):
+            for window, block in wanted:
+                self._book.taken(window, block, await self._store.take_block(window.block_id(block), window.ends_at))
+        return self._book.verdict(rate, quota, now)  # nothing awaited since `wanted` was last asked
+
+    async def _forget_old(self, now: dt.datetime) -> None:
+        self._book.forget_ended(now)
+        if self._forgotten_at is None or now - self._forgotten_at >= FORGET_EVERY:
+            self._forgotten_at = now
+            await self._store.forget_tickets(now - TICKETS_KEPT)

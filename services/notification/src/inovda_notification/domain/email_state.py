@@ -173,7 +173,7 @@ class NotMarked:
 
 
 SendOutcome = Delivered | InDoubt | Refused | NotMarked
-Counted = Literal["sent", "sent_unconfirmed", "retried", "failed"]  # as in inovda_emails_total{outcome}
+Counted = Literal["sent", "sent_unconfirmed", "retried", "failed", "over_quota"]  # inovda_emails_total{outcome}
 
 
 @dataclass(frozen=True)
@@ -184,11 +184,14 @@ class Settlement:
     counted: Counted | None  # None: the attempt does not count
     event: NotificationSent | NotificationFailed | None = None
     reason: str | None = None
+    # Failed for good and dead-lettered, so that a replay asks for it again; not one over its source's quota
+    # (a source over its quota would fill the dead-letter queue).
+    replayable: bool = True
 
     @property
     def failed_for_good(self) -> NotificationFailed | None:
         """After the last attempt: announced, and dead-lettered (the dead letter asks for the email again)."""
-        return self.event if isinstance(self.event, NotificationFailed) else None
+        return self.event if isinstance(self.event, NotificationFailed) and self.replayable else None
 
 
 def settle(email: StoredEmail, attempt: int, outcome: SendOutcome, now: dt.datetime, policy: RetryPolicy) -> Settlement:
@@ -202,6 +205,12 @@ def settle(email: StoredEmail, attempt: int, outcome: SendOutcome, now: dt.datet
         case NotMarked():
             # The attempt does not count: back to pending, for the next pass.
             return Settlement(EmailChange(status=EmailStatus.PENDING), counted=None)
+
+
+def over_quota(email: StoredEmail, attempt: int, now: dt.datetime, reason: str) -> Settlement:
+    """Its source's daily quota is used up: failed, announced, not sent and not dead-lettered (an operator may
+    still ask for it again, `inovda emails resend`, once the quota allows)."""
+    return _failed_for_good(email, attempt, now, reason, "over_quota")
 
 
 def settle_in_doubt(email: StoredEmail, now: dt.datetime) -> Settlement:
@@ -232,6 +241,12 @@ def _failed(email: StoredEmail, attempt: int, now: dt.datetime, reason: str, pol
         retry_at = now + dt.timedelta(seconds=policy.backoff.seconds(attempt))
         change = EmailChange(status=EmailStatus.PENDING, attempts=attempt, next_attempt_at=retry_at, last_error=reason)
         return Settlement(change, counted="retried", reason=reason)
+    return _failed_for_good(email, attempt, now, reason, "failed")
+
+
+def _failed_for_good(
+    email: StoredEmail, attempt: int, now: dt.datetime, reason: str, counted: Literal["failed", "over_quota"]
+) -> Settlement:
     failed = NotificationFailed(
         dedupe_key=email.key,
         kind=email.message.kind,
@@ -241,7 +256,7 @@ def _failed(email: StoredEmail, attempt: int, now: dt.datetime, reason: str, pol
         **_about(email.message),
     )
     change = EmailChange(status=EmailStatus.FAILED, attempts=attempt, last_error=reason)
-    return Settlement(change, counted="failed", event=failed, reason=reason)
+    return Settlement(change, counted=counted, event=failed, reason=reason, replayable=counted == "failed")
 
 
 def _about(message: EmailMessage) -> dict[str, str | None]:

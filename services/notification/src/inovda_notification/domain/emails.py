@@ -12,7 +12,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from inovda_shared.contracts.events import InnovationScored, IntakeAnswer, RegionIndexUpdated
+from inovda_shared.contracts.events import OPERATOR_SOURCE, InnovationScored, IntakeAnswer, RegionIndexUpdated
 from inovda_shared.contracts.intake import InnovationReport, RegionProfile, UnitUpsert
 from inovda_shared.contracts.vocabulary import DECISION_LABELS, NOT_ACCEPTED_REASON_LABELS, UNIT_KIND_LABELS
 from inovda_shared.indonesian import format_date, format_number, format_points
@@ -40,6 +40,12 @@ _PLAIN_KEY_PART = re.compile(r"[A-Za-z0-9._:@/+-]{1,128}")
 # --- Receipt and rejection: answers to what a unit's system sent ---------------------------------------
 
 
+def emails_nobody(answer: IntakeAnswer) -> bool:
+    """A refused answer (the sender may not send what it sent: see `IntakeAnswer`) and an answer to the operator
+    are emailed to nobody, whatever unit they name."""
+    return answer.refused or answer.source == OPERATOR_SOURCE
+
+
 def receipt_emails(answer: IntakeAnswer, unit: UnitContact | None, renderer: Renderer) -> list[EmailMessage]:
     """To the unit's emails, for an accepted innovation report that stored a new revision.
 
@@ -48,6 +54,7 @@ def receipt_emails(answer: IntakeAnswer, unit: UnitContact | None, renderer: Ren
     """
     if (
         answer.status != "accepted"
+        or emails_nobody(answer)
         or answer.intake_routing_key != InnovationReport.routing_key
         or answer.unchanged
         or answer.revision is None
@@ -65,6 +72,7 @@ def receipt_emails(answer: IntakeAnswer, unit: UnitContact | None, renderer: Ren
         {"unit_name": unit.name, "title": title, "external_id": external_id, "revision": answer.revision},
         renderer,
         about=unit,
+        source=answer.source,
     )
 
 
@@ -72,9 +80,15 @@ def rejection_emails(answer: IntakeAnswer, unit: UnitContact | None, renderer: R
     """To the unit's emails, for a rejected message, with every reason explained and how to fix it.
 
     Goes nowhere (an empty list) when the unit is unknown: `unit` is None or is not the unit the answer
-    names (region_code + unit_code), e.g. a message whose unit_code could not be read.
+    names (region_code + unit_code), e.g. a message whose unit_code could not be read; nor when the answer
+    `emails_nobody`.
     """
-    if answer.status != "rejected" or unit is None or not unit.is_unit(answer.region_code, answer.unit_code):
+    if (
+        answer.status != "rejected"
+        or emails_nobody(answer)
+        or unit is None
+        or not unit.is_unit(answer.region_code, answer.unit_code)
+    ):
         return []
     label = _MESSAGE_LABELS.get(answer.intake_routing_key, "pesan")
     title = one_line(answer.title) if answer.title else None
@@ -95,6 +109,7 @@ def rejection_emails(answer: IntakeAnswer, unit: UnitContact | None, renderer: R
         },
         renderer,
         about=unit,
+        source=answer.source,
     )
 
 
@@ -135,6 +150,7 @@ def score_emails(event: InnovationScored, unit: UnitContact | None, renderer: Re
         },
         renderer,
         about=unit,
+        source=event.source,
     )
 
 
@@ -406,6 +422,7 @@ def _email(
     context: Mapping[str, object],
     renderer: Renderer,
     about: UnitContact | None = None,
+    source: str | None = None,
 ) -> list[EmailMessage]:
     if not to_and_cc.to:
         return []  # no deliverable address: nothing to send
@@ -421,6 +438,7 @@ def _email(
             text=body.text,
             html=body.html,
             about=(about.region_code, about.unit_code) if about is not None else None,
+            source=source,
         )
     ]
 

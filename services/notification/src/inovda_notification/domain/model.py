@@ -49,6 +49,8 @@ class EmailMessage:
     html: str
     # The unit the email is about (region_code, unit_code), where it is about one: its outcome says so.
     about: tuple[str, str] | None = None
+    # The intake source whose message caused it, whose daily quota counts it (`quotas`); None: the system's own.
+    source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,11 @@ EXPLANATIONS: dict[str, Explanation] = {
         "Kirim revisi dengan wilayah dan tahun yang sama seperti laporan pertama. Bila memang berbeda, "
         "laporkan sebagai inovasi baru dengan external_id baru.",
     ),
+    "no_rubric_for_year": Explanation(
+        "Tahun penilaian pada {field} belum memiliki rubrik Indeks Inovasi Daerah, sehingga tidak dapat dinilai.",
+        "Periksa tahun penilaian; kirim ulang dengan tahun yang rubriknya sudah berlaku, atau tunggu sampai "
+        "rubrik tahun tersebut ditetapkan.",
+    ),
     "too_deep": Explanation(
         "Struktur pesan pada {field} bersarang terlalu dalam.",
         "Sederhanakan struktur pesan sesuai format yang ditentukan (paling dalam 32 tingkat).",

@@ -1,13 +1,20 @@
 """Versioned storage for units, region profiles, innovations and their review rounds.
 
 Each kind has `<kind>_versions`: the history, one document per version, `_id` = `<entity>#<version>`, unique
-also by the message that created it. Versions are only ever inserted, and everything on the hot path is read
-by `_id` (FerretDB: see inovda_shared.mongo): of two concurrent writers of the same entity the loser meets the
-unique `_id` and retries with the next number, and a redelivered message finds the version it created and
-gets the same answer. The latest version is found by reading `<entity>#1`, `#2`, ... until one is missing: a
-few reads for an entity with a few versions, whatever else is stored.
+also by the message that created it. Versions are only ever inserted, each right after its predecessor was
+read, so an entity's versions are `#1..#N` without a gap, and everything on the hot path is read by `_id`
+(FerretDB: see inovda_shared.mongo): of two concurrent writers of the same entity the loser meets the unique
+`_id` and decides again on the newer version, and a redelivered message finds the version it created and
+gets the same answer.
+
+The latest version is found in constant time from `<kind>_heads`: one document per entity, a copy of its
+latest version, written after each new version. A head is a hint, never the truth: two writers may write
+their heads in the wrong order, or a writer die before writing its head, so a reader probes upward from it
+(`#head+1`, ...) to the first version missing. That is correct on FerretDB, whose updates are not atomic,
+because the versions themselves are insert-only under unique ids: a head that lags only costs a read or two.
 """
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -16,13 +23,6 @@ from pymongo import ASCENDING, DESCENDING
 
 from inovda_shared.batching import BatchedInserts
 from inovda_shared.mongo import AsyncDatabase, Document, DuplicateKeyError
-
-
-class Unread:
-    """Not read yet (None would say there is none)."""
-
-
-UNREAD = Unread()
 
 
 @dataclass(frozen=True)
@@ -34,56 +34,67 @@ class Saved:
 class VersionedCollection:
     def __init__(self, database: AsyncDatabase[Document], kind: str) -> None:
         self._versions = database[f"{kind}_versions"]
+        self._heads = database[f"{kind}_heads"]
         self._inserts = BatchedInserts(self._versions)
 
     async def ensure_indexes(self) -> None:
         await self._versions.create_index([("entity_id", ASCENDING), ("version", DESCENDING)], unique=True)
         await self._versions.create_index("message_key", unique=True)
 
-    async def save(
-        self, entity: str, data: dict[str, Any], content: str, message: str, latest: Document | Unread | None = UNREAD
-    ) -> Saved:
-        """Store `data` as the next version of `entity` unless it equals the latest one (`latest`, when the
-        caller has just read it)."""
-        while True:
-            if isinstance(latest, Unread):
-                latest = await self.latest_version(entity)
-            if latest is not None and latest["content_hash"] == content:
-                # Unchanged, or made by this very message (redelivered after it was stored).
-                return Saved(latest["version"], changed=latest["message_key"] == message)
-            version = (latest["version"] if latest else 0) + 1
-            try:
-                await self._inserts.insert_one(
-                    {
-                        "_id": f"{entity}#{version}",
-                        "entity_id": entity,
-                        "version": version,
-                        "message_key": message,
-                        "content_hash": content,
-                        "data": data,
-                        "stored_at": dt.datetime.now(dt.UTC),
-                    }
-                )
-            except DuplicateKeyError:
-                if await self._versions.find_one({"_id": f"{entity}#{version}"}, {"_id": 1}) is not None:
-                    latest = UNREAD
-                    continue  # another writer took this version number: look again
-                # This message made a version before, since superseded: rare, so a full read is fine.
-                created = await self._versions.find_one({"message_key": message}, {"version": 1})
-                assert created is not None
-                return Saved(created["version"], changed=True)
-            return Saved(version, changed=True)
+    async def head(self, entity: str) -> Document | None:
+        """The version the entity's head names: its latest, or one a little older (see the module's text)."""
+        return await self._heads.find_one({"_id": entity})
+
+    async def latest_after(self, entity: str, known: Document | None) -> Document | None:
+        """The latest version, probing upward from `known` (a version read before; None: from the first)."""
+        latest, version = known, known["version"] if known else 0
+        while (newer := await self._versions.find_one({"_id": f"{entity}#{version + 1}"})) is not None:
+            latest, version = newer, version + 1
+        return latest
+
+    async def exists(self, entity: str) -> bool:
+        """Whether the entity has a version (versions are never removed): a read or two."""
+        if await self.head(entity) is not None:
+            return True
+        return await self._versions.find_one({"_id": f"{entity}#1"}, {"_id": 1}) is not None
+
+    async def latest_version(self, entity: str) -> Document | None:
+        """The latest version's document (its `data` is the entity), None when there is none."""
+        return await self.latest_after(entity, await self.head(entity))
+
+    async def insert_next(
+        self, entity: str, data: dict[str, Any], content: str, message: str, after: Document | None
+    ) -> Saved | None:
+        """Store `data` as the version after `after` (None: the first). None when another writer stored that
+        version first: the caller reads the newer one and decides again."""
+        version = (after["version"] if after else 0) + 1
+        document = {
+            "_id": f"{entity}#{version}",
+            "entity_id": entity,
+            "version": version,
+            "message_key": message,
+            "content_hash": content,
+            "data": data,
+            "stored_at": dt.datetime.now(dt.UTC),
+        }
+        try:
+            await self._inserts.insert_one(document)
+        except DuplicateKeyError:
+            if await self._versions.find_one({"_id": document["_id"]}, {"_id": 1}) is not None:
+                return None
+            # This message made a version before, since superseded: rare, so a full read is fine.
+            created = await self._versions.find_one({"message_key": message}, {"version": 1})
+            assert created is not None
+            return Saved(created["version"], changed=True)
+        # A head behind (a concurrent writer's, written after ours) or missing (two first writes racing to
+        # create it) only costs readers a probe.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._heads.replace_one({"_id": entity}, {**document, "_id": entity}, upsert=True)
+        return Saved(version, changed=True)
 
     async def history(self, entity: str) -> list[Document]:
         cursor = self._versions.find({"entity_id": entity}).sort("version", ASCENDING)
         return [document async for document in cursor]
-
-    async def latest_version(self, entity: str) -> Document | None:
-        """The latest version's document (its `data` is the entity), None when there is none."""
-        latest, version = None, 0
-        while (newer := await self._versions.find_one({"_id": f"{entity}#{version + 1}"})) is not None:
-            latest, version = newer, version + 1
-        return latest
 
 
 class SubmissionStore:

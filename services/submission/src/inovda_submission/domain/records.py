@@ -3,6 +3,9 @@
 import hashlib
 import json
 
+from pydantic import BaseModel
+
+from inovda_shared.contracts.commands import OwnershipTransfer
 from inovda_shared.contracts.intake import (
     InnovationReport,
     InnovationVerification,
@@ -13,20 +16,21 @@ from inovda_shared.contracts.intake import (
 
 
 def message_key(routing_key: str, source: str, message_id: str | None, body: bytes) -> str:
-    """The idempotency key of an intake message.
+    """The idempotency key of an intake message, scoped by `source`: the source its sender publishes for (once
+    authenticated; `unknown` for a sender that is none), so that one sender can never pre-empt another's message.
 
-    The sender's `message_id` when it sets one (scoped by source, since senders choose ids
-    independently); otherwise the content itself, so an identical re-send is still recognised.
+    The sender's `message_id` when it sets one (senders choose ids independently); otherwise the content
+    itself, so an identical re-send is still recognised.
     """
     digest = hashlib.sha256()
     if message_id:
         digest.update(b"id\0" + source.encode() + b"\0" + message_id.encode())
     else:
-        digest.update(b"body\0" + routing_key.encode() + b"\0" + body)
+        digest.update(b"body\0" + source.encode() + b"\0" + routing_key.encode() + b"\0" + body)
     return digest.hexdigest()
 
 
-def content_hash(model: IntakeModel) -> str:
+def content_hash(model: BaseModel) -> str:
     """Equal for messages that say the same thing, whatever their key order or whitespace."""
     canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -45,6 +49,12 @@ def innovation_id(source: str, external_id: str) -> str:
 
 
 def entity_id(model: IntakeModel) -> str:
+    """What the message is about; a transfer, the unit or profile it moves."""
+    if isinstance(model, OwnershipTransfer):
+        if model.unit_code is not None:
+            return unit_id(model.region_code, model.unit_code)
+        assert model.year is not None
+        return profile_id(model.region_code, model.year)
     if isinstance(model, UnitUpsert):
         return unit_id(model.region_code, model.unit_code)
     if isinstance(model, RegionProfile):

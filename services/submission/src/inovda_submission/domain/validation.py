@@ -5,15 +5,16 @@ Every check produces a reason `{field, code, message}` specific enough for the s
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from inovda_shared.contracts.events import UNKNOWN_SOURCE, Reason
-from inovda_shared.contracts.intake import INTAKE_MODELS, IntakeModel
+from inovda_shared.contracts.commands import OwnershipTransfer
+from inovda_shared.contracts.events import REFUSALS, UNKNOWN_SOURCE, Reason
+from inovda_shared.contracts.intake import INTAKE_MODELS, InnovationReport, IntakeModel, RegionProfile
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_NESTING = 32
@@ -29,6 +30,8 @@ MAX_MESSAGE_CHARS = 500
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SOURCE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# What the intake reads: the outside systems' messages, and the operator's command.
+MODELS: dict[str, type[IntakeModel]] = {**INTAKE_MODELS, OwnershipTransfer.routing_key: OwnershipTransfer}
 _PYDANTIC_CODES = {
     "missing": "missing",
     "extra_forbidden": "unknown_field",
@@ -59,6 +62,23 @@ class Rejection:
     unit_code: str | None = None
     title: str | None = None
 
+    @classmethod
+    def of(cls, model: IntakeModel, reasons: list[Reason], source: str | None = None) -> "Rejection":
+        """A rejection of a valid message, answered to `source` (default: the message's own)."""
+        return cls(
+            reasons,
+            source=source or model.source,
+            key=model.key(),
+            region_code=model.region_code,
+            unit_code=getattr(model, "unit_code", None),
+            title=getattr(model, "title", None),
+        )
+
+    @property
+    def refused(self) -> bool:
+        """The sender may not send this at all: nobody is emailed about it (`IntakeAnswer.refused`)."""
+        return any(reason.code in REFUSALS for reason in self.reasons)
+
 
 class _DuplicateKeyError(ValueError):
     pass
@@ -88,7 +108,7 @@ def parse_intake(routing_key: str, body: bytes) -> IntakeModel | Rejection:
         )
 
     readable = _readable_parts(document)
-    model = INTAKE_MODELS.get(routing_key)
+    model = MODELS.get(routing_key)
     if model is None:
         known = ", ".join(sorted(INTAKE_MODELS))
         reason = Reason(
@@ -218,3 +238,12 @@ def _readable_parts(document: dict[str, Any]) -> dict[str, Any]:
         "unit_code": text("unit_code", 64),
         "title": text("title", 300),
     }
+
+
+def rubric_rejection(model: IntakeModel, rubric_years: Collection[int]) -> Rejection | None:
+    """A profile or an innovation for an assessment year that has no IID rubric: nothing could score it."""
+    if not isinstance(model, RegionProfile | InnovationReport) or model.year in rubric_years:
+        return None
+    known = ", ".join(str(year) for year in sorted(rubric_years)) or "none"
+    message = f"year: there is no IID rubric for assessment year {model.year} (rubrics: {known})"
+    return Rejection.of(model, [Reason(field="year", code="no_rubric_for_year", message=message)])

@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from inovda_shared.contracts.events import EligibilityVerdict, InnovationVerified, Reason, VerifiedDecision
 from inovda_shared.contracts.intake import (
     InnovationReport,
@@ -18,6 +20,76 @@ from inovda_shared.contracts.intake import (
     claim_fingerprint,
     eligibility_fingerprints,
 )
+
+from .validation import Rejection
+
+
+class ReviewRound(BaseModel):
+    """A review round as stored (one version of the innovation's review history): the round, and what each of
+    its decisions judged in the revision it reviewed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    decided: InnovationVerification
+    unit_code: str
+    judged_levels: dict[str, int]
+    judged_claims: dict[str, str]  # indicator -> `claim_fingerprint`
+    judged_items: dict[str, str]  # eligibility item -> `eligibility_fingerprints`
+
+    @classmethod
+    def of(cls, decided: InnovationVerification, report: InnovationReport) -> "ReviewRound":
+        claims = {key: report.indicators[key] for key in decided.indicators}
+        return cls(
+            decided=decided,
+            unit_code=report.unit_code,
+            judged_levels={key: claim.level for key, claim in claims.items()},
+            judged_claims={key: claim_fingerprint(claim) for key, claim in claims.items()},
+            judged_items={
+                item: fingerprint
+                for item, fingerprint in eligibility_fingerprints(report).items()
+                if item in decided.eligibility
+            },
+        )
+
+    def announced(self, round_number: int, now: dt.datetime) -> InnovationVerified:
+        """The stored round as an event: each decision with what it judged."""
+        decided = self.decided
+        common = {"revision": decided.revision, "round": round_number, "verifier": decided.verifier}
+        return InnovationVerified(
+            version=round_number,
+            source=decided.innovation_source,
+            external_id=decided.external_id,
+            region_code=decided.region_code,
+            unit_code=self.unit_code,
+            year=decided.year,
+            revision=decided.revision,
+            verifier=decided.verifier,
+            indicators={
+                key: VerifiedDecision(
+                    **decision.model_dump(),
+                    judged_level=self.judged_levels[key],
+                    judged_fingerprint=self.judged_claims[key],
+                    **common,
+                )
+                for key, decision in decided.indicators.items()
+            },
+            eligibility={
+                item: EligibilityVerdict(**verdict.model_dump(), judged_fingerprint=self.judged_items[item], **common)
+                for item, verdict in decided.eligibility.items()
+            },
+            note=decided.note,
+            verified_at=now,
+        )
+
+
+def review_round(
+    decided: InnovationVerification, latest: Mapping[str, Any] | None, verifier_sources: Collection[str]
+) -> ReviewRound | Rejection:
+    """The round to store, or why it cannot be taken; `latest` is the reviewed innovation's latest version."""
+    refusals = verification_refusals(decided, latest, verifier_sources)
+    if refusals or latest is None:
+        return Rejection.of(decided, refusals)
+    return ReviewRound.of(decided, InnovationReport.model_validate(latest["data"], strict=False))
 
 
 def verification_refusals(
@@ -67,36 +139,3 @@ def verification_refusals(
             )
             reasons.append(Reason(field=f"{field}.level", code="not_lower", message=message))
     return reasons
-
-
-def verified_event(
-    model: InnovationVerification, report: InnovationReport, round_number: int, now: dt.datetime
-) -> InnovationVerified:
-    """The stored round as an event: each decision with what it judged."""
-    judged_items = eligibility_fingerprints(report)
-    common = {"revision": model.revision, "round": round_number, "verifier": model.verifier}
-    return InnovationVerified(
-        version=round_number,
-        source=model.innovation_source,
-        external_id=model.external_id,
-        region_code=report.region_code,
-        unit_code=report.unit_code,
-        year=report.year,
-        revision=model.revision,
-        verifier=model.verifier,
-        indicators={
-            key: VerifiedDecision(
-                **decision.model_dump(),
-                judged_level=report.indicators[key].level,
-                judged_fingerprint=claim_fingerprint(report.indicators[key]),
-                **common,
-            )
-            for key, decision in model.indicators.items()
-        },
-        eligibility={
-            item: EligibilityVerdict(**verdict.model_dump(), judged_fingerprint=judged_items[item], **common)
-            for item, verdict in model.eligibility.items()
-        },
-        note=model.note,
-        verified_at=now,
-    )
