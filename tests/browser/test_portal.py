@@ -21,6 +21,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from inovda_cli import samples
+from inovda_cli.mailsink import MailSink
 from inovda_cli.portal_users import portal_accounts
 from inovda_cli.processes import ServiceProcess, free_port
 from inovda_cli.publish import IntakeMessage, publish_messages
@@ -44,18 +45,23 @@ LEVELS_WITH_EVIDENCE = {"16": 2, "17": 2, "32": 3, "33": 2, "35": 1, "19": 3, "2
 
 
 class Stack:
-    def __init__(self, amqp_url: str, portal: ServiceProcess, scoring_database: str, mongodb_url: str) -> None:
+    def __init__(
+        self, amqp_url: str, portal: ServiceProcess, scoring_database: str, mongodb_url: str, mail: MailSink
+    ) -> None:
         self.amqp_url = amqp_url
         self.portal = portal
         self.url = f"http://127.0.0.1:{portal.http_port}"
         self.scoring_database = scoring_database
         self.mongodb_url = mongodb_url
+        self.mail = mail
 
 
 @pytest.fixture(scope="module")
 async def stack(amqp_url: str, mongodb_url: str) -> AsyncIterator[Stack]:
-    """Submission, scoring and the portal as processes; a region with four units, its profile, four reports."""
+    """The four services as processes (notification sending to an SMTP sink); a region with four units, its
+    profile, four reports."""
     await delete_service_queues(amqp_url)
+    mail = MailSink(port=free_port()).start()
     name = f"test_browser_{uuid.uuid4().hex[:8]}"
     common = {"AMQP_URL": amqp_url, "MONGODB_URL": mongodb_url}
     portal = ServiceProcess(
@@ -72,13 +78,15 @@ async def stack(amqp_url: str, mongodb_url: str) -> AsyncIterator[Stack]:
     processes = [
         ServiceProcess("inovda-submission", {**common, "MONGODB_DATABASE": f"{name}_sub", "INTAKE_AUTH": "off"}),
         ServiceProcess("inovda-scoring", {**common, "MONGODB_DATABASE": f"{name}_s"}),
+        ServiceProcess("inovda-notification", {**common, "MONGODB_DATABASE": f"{name}_n", "SMTP_PORT": str(mail.port)}),
         portal,
     ]
     async with portal_accounts(mongodb_url, f"{name}_p") as accounts:
         await accounts.add("brida", "admin", [KUKAR], PASSWORD)
         await accounts.add("pendamping", "mentor", [KUKAR], PASSWORD, email=MENTOR)
         await accounts.add("dinkes", "unit", [KUKAR], PASSWORD, unit_code="DINKES")
-    async with processes[0], processes[1], processes[2], EventProbe(amqp_url) as events:
+        await accounts.add("verifikator", "verifier", [KUKAR], PASSWORD)
+    async with processes[0], processes[1], processes[2], processes[3], EventProbe(amqp_url) as events:
         await publish_messages(
             amqp_url,
             [
@@ -119,7 +127,8 @@ async def stack(amqp_url: str, mongodb_url: str) -> AsyncIterator[Stack]:
         )
         await events.wait_for("innovation.scored", count=4, timeout=60)
         await queue_settled(amqp_url)
-        yield Stack(amqp_url, portal, f"{name}_s", mongodb_url)
+        yield Stack(amqp_url, portal, f"{name}_s", mongodb_url, mail)
+    mail.stop()
 
 
 async def queue_settled(amqp_url: str) -> None:
@@ -302,3 +311,77 @@ async def test_a_rejected_report_shows_the_reason_beside_the_field(browser: Brow
     await expect(page.locator("input[name=ind-16-ev-0-uri]")).to_have_value("bukan-tautan")
     await shot(page, "report_rejected")
     assert re.search(r"/laporan/[0-9a-f]{32}$", page.url)
+
+
+async def report_through_the_portal(page: Page, stack: Stack, title: str) -> str:
+    """The unit reports a new innovation through the form; the innovation page's path once it is scored."""
+    await page.goto(f"{stack.url}/wilayah/{KUKAR}/unit/DINKES/lapor?tahun={YEAR}")
+    await fill_report(page, title, "https://inovasi.kukarkab.example/bukti.pdf")
+    await page.click("button:has-text('Kirim laporan')")
+    await expect(page.get_by_test_id("scored")).to_be_visible(timeout=60_000)
+    await page.click("text=Lihat inovasi")
+    return page.url.removeprefix(stack.url)
+
+
+async def test_a_verifier_refuses_evidence_the_unit_sees_why_revises_and_the_indicator_is_unreviewed_again(
+    browser: Browser, stack: Stack
+) -> None:
+    unit = await signed_in_page(browser, stack, "dinkes")
+    innovation = await report_through_the_portal(unit, stack, "Klinik Keliling Sehat")
+
+    verifier = await signed_in_page(browser, stack, "verifikator")
+    await verifier.click("nav.region >> text=Verifikasi")
+    queue = verifier.get_by_test_id("review-queue")
+    await expect(queue).to_contain_text("Klinik Keliling Sehat")
+    await shot(verifier, "review_queue")
+    await verifier.goto(f"{stack.url}{innovation}/verifikasi")
+    for indicator_id in LEVELS_WITH_EVIDENCE:
+        await verifier.select_option(f"select[name=ind-{indicator_id}-keputusan]", "accepted")
+    await verifier.select_option("select[name=ind-35-keputusan]", "not_accepted")
+    await verifier.select_option("select[name=ind-35-alasan]", "evidence_unreadable")
+    await verifier.fill("input[name=ind-35-catatan]", "Video tidak dapat diputar")
+    await shot(verifier, "review_form")
+    await verifier.click("button:has-text('Kirim keputusan verifikasi')")
+    await expect(verifier.get_by_test_id("scored")).to_be_visible(timeout=60_000)  # the page refreshes itself
+    await expect(verifier.get_by_test_id("accepted")).to_contain_text("putaran 1")
+
+    # One email for the round, to the unit with its mentor in copy, naming the refusal and its fix.
+    key = f"review:portal/{innovation.rsplit('/', 1)[-1]}:v1"
+    for _ in range(300):
+        if stack.mail.with_key(key):
+            break
+        await asyncio.sleep(0.1)
+    [email] = stack.mail.with_key(key)
+    assert sorted(email.envelope_to) == sorted(["dinkes@kukarkab.example", MENTOR])
+    assert "Indikator 35 (Video inovasi): tidak diterima, karena data dukung tidak dapat dibuka" in email.part("plain")
+
+    office = await signed_in_page(browser, stack, "brida")
+    await expect(office.get_by_test_id("verified-iid")).to_be_visible()
+    figures = inovda_index(stack)
+    verified = figures["verified"]
+    assert isinstance(verified, dict)
+    await expect(office.get_by_test_id("verified-iid")).to_have_text(indonesian(verified["iid"]))
+    await expect(office.get_by_test_id("iid")).to_have_text(indonesian(figures["iid"]))
+    await shot(office, "overview_verified")
+    await office.click("nav.region >> text=Kepatuhan unit")
+    dinkes = office.locator("[data-testid=compliance] tbody tr", has_text="Dinas Kesehatan")
+    await expect(dinkes.get_by_test_id("points-lost")).to_be_visible()
+
+    await unit.goto(f"{stack.url}{innovation}")
+    refusal = unit.get_by_test_id("decision-35").first
+    await expect(refusal).to_contain_text("Tidak diterima")
+    await expect(refusal).to_contain_text("data dukung tidak dapat dibuka atau dibaca")
+    await expect(refusal).to_contain_text("Video tidak dapat diputar")
+    await shot(unit, "innovation_reviewed")
+
+    await unit.click("text=Kirim revisi")
+    await unit.fill("input[name=ind-35-ev-0-uri]", "https://inovasi.kukarkab.example/video-baru.mp4")
+    await unit.click("button:has-text('Kirim laporan')")
+    await expect(unit.get_by_test_id("scored")).to_be_visible(timeout=60_000)
+    await unit.click("text=Lihat inovasi")
+    latest = unit.locator("[data-testid=revision-2]")
+    await expect(latest.get_by_test_id("decision-35")).to_have_text("Belum diverifikasi")
+    await expect(latest.get_by_test_id("decision-16")).to_contain_text("Diterima")
+    await shot(unit, "innovation_revised")
+    await verifier.goto(f"{stack.url}/wilayah/{KUKAR}/{YEAR}/verifikasi")
+    await expect(verifier.get_by_test_id("review-queue")).to_contain_text("Klinik Keliling Sehat")

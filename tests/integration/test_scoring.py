@@ -108,7 +108,7 @@ async def test_one_innovation_through_the_pipeline_gives_the_hand_computed_index
     assert scored["maturity"] == 26
     assert scored["eligible"] is True
     assert scored["ineligible_reasons"] == []
-    assert scored["indicators"]["35"] == {"level": 1, "score": 4.0, "has_evidence": True}
+    assert scored["indicators"]["35"] == {"level": 1, "score": 4.0, "has_evidence": True, "name": "Video inovasi"}
 
     index = (await events.wait_for("region.index.updated", lambda body: body["n"] == 1))[-1].body
     # SPD: 1x3 + 1x3 + 1x2 + 1x2 + 1.5x3 + 1x2 + 2x2 + 1x1 = 21.5; SID: 26 / 12 (seats) + 0 (1 of 6 yandas)

@@ -28,9 +28,9 @@ from inovda_shared.topology import (
     EVENTS_EXCHANGE,
     EXCHANGES,
     INTAKE_EXCHANGE,
-    INTAKE_ROUTING_KEYS,
     OPERATOR_PUBLISHES,
     PUBLISHES,
+    REPORTING_ROUTING_KEYS,
     SERVICE_QUEUES,
     SOURCE_WORD,
     SUBMISSION_QUEUE,
@@ -102,13 +102,14 @@ def routing_key_pattern(keys: Iterable[str]) -> str:
 
 def topic_rights(access: Mapping[str, Any], user: str) -> dict[str, tuple[set[str], set[str]]]:
     """Per topic exchange, the routing keys `user` may publish and the binding keys it may bind with: an
-    outside system publishes intake messages; a service (`inovda-<service>`) what `PUBLISHES` says and binds
-    what its queues do, and any service user the `binds` its entry in access.json names; anyone else nothing."""
+    outside system publishes intake messages (not review rounds); a service (`inovda-<service>`) what
+    `PUBLISHES` says and binds what its queues do, and any service user the `binds` its entry in access.json
+    names; anyone else nothing."""
     rights: dict[str, tuple[set[str], set[str]]] = {
         exchange.name: (set(), set()) for exchange in EXCHANGES if exchange.type.value == "topic"
     }
     if user in access["outside_systems"]:
-        rights[INTAKE_EXCHANGE.name][0].update(INTAKE_ROUTING_KEYS)
+        rights[INTAKE_EXCHANGE.name][0].update(REPORTING_ROUTING_KEYS)
         return rights
     service = user.removeprefix("inovda-")
     published = OPERATOR_PUBLISHES if service == OPERATOR_SOURCE else PUBLISHES.get(service, {})

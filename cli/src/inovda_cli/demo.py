@@ -31,12 +31,12 @@ from inovda_portal.service import new_password
 from inovda_shared.mongo import connect
 from inovda_shared.topology import EVENTS_EXCHANGE, NOTIFICATION_QUEUE, PORTAL_QUEUE, declare_topology
 
-from .demo_data import KUKAR, YEAR, demo_data
+from .demo_data import KUKAR, YEAR, demo_data, review_rounds
 from .mailsink import MailSink
 from .portal_users import portal_accounts
 from .processes import ServiceProcess
 from .publish import publish_messages
-from .scoring import render_compliance, render_index, render_path, scoring_library
+from .report import region_report
 
 # The services' own default databases, so that `inovda report`, `inovda portal-users` and a portal started by
 # hand find the demo's data without being told where. A database the demo did not create is never emptied.
@@ -65,6 +65,8 @@ class Tally:
     scored: int = 0
     emails_sent: int = 0
     emails_failed: int = 0
+    rounds: int = 0  # review rounds stored (`innovation.verified`)
+    rounds_scored: int = 0  # ... and taken into the verified figures
 
 
 class Watcher:
@@ -74,6 +76,7 @@ class Watcher:
         self.tally = Tally()
         self.changed = asyncio.Event()
         self._seen: set[str | None] = set()
+        self.accepted: set[str] = set()  # the message ids of the accepted intake messages
 
     async def on_event(self, message: AbstractIncomingMessage) -> None:
         if message.message_id in self._seen:
@@ -84,10 +87,15 @@ class Watcher:
             self.tally.answered += 1
             if key.startswith("intake.accepted."):
                 self.tally.accepted += 1
+                self.accepted.add(str(json.loads(message.body).get("message_id")))
             else:
                 self.tally.rejected += 1
         elif key == "innovation.submitted":
             self.tally.to_score += 1
+        elif key == "innovation.verified":
+            self.tally.rounds += 1
+        elif key == "innovation.scored" and json.loads(message.body).get("reviewed_round"):
+            self.tally.rounds_scored += 1
         elif key == "innovation.scored":
             self.tally.scored += 1
         elif key == "notification.sent":
@@ -104,6 +112,17 @@ class Watcher:
                 progress(self.tally, answered)
                 if self.tally.answered >= answered and self.tally.scored >= self.tally.to_score:
                     return
+                self.changed.clear()
+                await self.changed.wait()
+
+        await asyncio.wait_for(wait(), within_seconds)
+
+    async def until_reviewed(self, answered: int, within_seconds: float = 600) -> None:
+        """Wait until `answered` intake answers arrived and every stored review round is in the figures."""
+
+        async def wait() -> None:
+            while self.tally.answered < answered or self.tally.rounds_scored < self.tally.rounds:
+                progress(self.tally, answered)
                 self.changed.clear()
                 await self.changed.wait()
 
@@ -146,11 +165,12 @@ async def empty_demo_databases(mongodb_url: str) -> None:
 
 
 async def demo_accounts(mongodb_url: str) -> list[tuple[str, str, str]]:
-    """The portal's three demo accounts (role, user name, password), the passwords new each run."""
+    """The portal's four demo accounts (role, user name, password), the passwords new each run."""
     wanted = [
         ("admin", "brida", {"email": "brida@kukarkab.example"}),
         ("mentor", "pendamping", {"email": f"pendamping.{DEMO_UNIT.lower()}@kukarkab.example"}),
         ("unit", DEMO_UNIT.lower(), {"unit_code": DEMO_UNIT}),
+        ("verifier", "verifikator", {}),
     ]
     created = []
     async with portal_accounts(mongodb_url, DATABASES["portal"]) as accounts:
@@ -226,7 +246,12 @@ async def run_demo(amqp_url: str, mongodb_url: str, keep_running: bool = False) 
         await publish_messages(amqp_url, data.registrations)
         await watcher.until(answered=len(data.registrations))
         await publish_messages(amqp_url, data.reports)
-        await watcher.until(answered=len(data.registrations) + len(data.reports))
+        answered = len(data.registrations) + len(data.reports)
+        await watcher.until(answered=answered)
+        # The innovation office's verifier reviews some of them in the portal: one round each.
+        rounds = review_rounds(data.reports, watcher.accepted)
+        await publish_messages(amqp_url, rounds)
+        await watcher.until_reviewed(answered=answered + len(rounds))
         await emails_settled(amqp_url, mongodb_url, watcher)
         await notification.stop_async()
         await stack.enter_async_context(ServiceProcess("inovda-notification", notification_env))
@@ -290,7 +315,12 @@ async def queue_drained(amqp_url: str, queue_name: str, within_seconds: float = 
 
 def portal_summary(url: str, accounts: list[tuple[str, str, str]], keep_running: bool) -> str:
     lines = [f"Portal: {url}", "Akun demo (kata sandi hanya ditampilkan sekali ini):"]
-    labels = {"admin": "admin kantor inovasi", "mentor": "pendamping", "unit": f"operator unit {DEMO_UNIT}"}
+    labels = {
+        "admin": "admin kantor inovasi",
+        "mentor": "pendamping",
+        "unit": f"operator unit {DEMO_UNIT}",
+        "verifier": "pemverifikasi",
+    }
     lines += [f"  {labels[role]:<24} {username:<12} {password}" for role, username, password in accounts]
     if not keep_running:
         lines.append(
@@ -318,6 +348,7 @@ def mail_summary(mail: MailSink, folder: Path) -> str:
         "receipt": "tanda terima",
         "rejection": "penolakan",
         "score": "hasil penilaian",
+        "review": "hasil verifikasi",
         "reminder": "pengingat",
         "predicate": "perubahan predikat",
         "digest": "ringkasan mingguan",
@@ -327,10 +358,4 @@ def mail_summary(mail: MailSink, folder: Path) -> str:
 
 
 async def report(mongodb_url: str, scoring_database: str) -> str:
-    async with scoring_library(mongodb_url, scoring_database) as scoring:
-        figures = await scoring.index(KUKAR, YEAR)
-        rows = await scoring.compliance(KUKAR, YEAR)
-        plan = await scoring.path(KUKAR, YEAR)
-    return "\n\n".join(
-        [render_index(KUKAR, YEAR, figures), render_compliance(YEAR, rows), render_path(KUKAR, YEAR, plan)]
-    )
+    return await region_report(mongodb_url, scoring_database, KUKAR, YEAR, chart=None)

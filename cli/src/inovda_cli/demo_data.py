@@ -209,6 +209,41 @@ def malformed_messages() -> list[IntakeMessage]:
     ]
 
 
+REVIEWED = 15  # innovations the demo's verifier reviews in one round each
+
+
+def review_rounds(reports: list[IntakeMessage], accepted: set[str]) -> list[IntakeMessage]:
+    """The verifier's first round on some accepted reports (their revision 1), as the portal sends it: every
+    claimed indicator decided; in every third the video's evidence does not open (a mandatory indicator: the
+    innovation stops counting, verified), in every fourth one indicator is accepted a level lower."""
+    rounds = []
+    chosen = [json.loads(message.body) for message in reports if message.message_id in accepted][:REVIEWED]
+    for number, body in enumerate(chosen):
+        decisions: dict[str, dict[str, Any]] = {key: {"decision": "accepted"} for key in body["indicators"]}
+        if number % 3 == 0 and "35" in decisions:
+            decisions["35"] = {
+                "decision": "not_accepted",
+                "reason": "evidence_unreadable",
+                "note": "Tautan video tidak dapat dibuka tanpa izin akses.",
+            }
+        lowered = [key for key, claim in body["indicators"].items() if key != "35" and claim["level"] >= 2]
+        if number % 4 == 1 and lowered:
+            level = body["indicators"][lowered[0]]["level"] - 1
+            decisions[lowered[0]] = {"decision": "accepted_lower", "level": level}
+        round_body = {
+            "source": "portal",
+            "region_code": body["region_code"],
+            "innovation_source": body["source"],
+            "external_id": body["external_id"],
+            "revision": 1,
+            "year": body["year"],
+            "verifier": "verifikator",
+            "indicators": decisions,
+        }
+        rounds.append(IntakeMessage.of("innovation.verification.v1", round_body, f"review-{body['external_id']}"))
+    return rounds
+
+
 @dataclass(frozen=True)
 class DemoData:
     registrations: list[IntakeMessage]

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from inovda_portal.domain.access import ROLES
+
 from .broker_access import render_file
 from .deadletters import DeadLetter, list_dead_letters, replay_dead_letters, request_email_resends
 from .demo import run_demo
@@ -15,7 +17,15 @@ from .ownership import transfer
 from .portal_users import describe, portal_accounts, portal_database, read_password
 from .publish import publish_path
 from .report import broker_status, region_report
-from .scoring import as_json, parse_changes, render_index, render_path, render_what_if, scoring_library
+from .scoring import (
+    as_json,
+    parse_changes,
+    render_index,
+    render_path,
+    render_what_if,
+    scoring_library,
+    standing_as_json,
+)
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_MONGODB_URL = "mongodb://127.0.0.1:27017/"
@@ -85,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     user_commands = users.add_subparsers(dest="users_command", required=True)
     add = user_commands.add_parser("add", help="a new account; the password from standard input or --password-file")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=["admin", "mentor", "unit"])
+    add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--region", action="append", required=True, help="a region code (BPS), repeatable")
     add.add_argument("--unit", help="the unit's code, for a unit account")
     add.add_argument("--email", help="the account's address; a mentor sees the units whose mentor_emails name it")
@@ -136,11 +146,12 @@ def _print_letters(letters: Sequence[DeadLetter], verb: str) -> None:
 async def _scoring(args: argparse.Namespace) -> str:
     async with scoring_library(args.mongodb_url, args.scoring_database) as scoring:
         if args.command == "index":
-            figures = await scoring.index(args.region, args.year)
-            return as_json(figures) if args.json else render_index(args.region, args.year, figures)
+            standing = await scoring.standing(args.region, args.year)
+            return standing_as_json(standing) if args.json else render_index(args.region, args.year, standing)
         if args.command == "path":
             plan = await scoring.path(args.region, args.year, max_steps=args.max_steps)
-            return as_json(plan) if args.json else render_path(args.region, args.year, plan)
+            verifying = (await scoring.standing(args.region, args.year)).verified is not None
+            return as_json(plan) if args.json else render_path(args.region, args.year, plan, verified=verifying)
         changes = parse_changes(args.change)
         before = await scoring.index(args.region, args.year)
         after = await scoring.what_if(args.region, args.year, changes)

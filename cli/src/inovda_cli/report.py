@@ -16,11 +16,15 @@ from .scoring import render_compliance, render_index, render_path, scoring_libra
 
 async def region_report(mongodb_url: str, scoring_database: str, region: str, year: int, chart: Path | None) -> str:
     async with scoring_library(mongodb_url, scoring_database) as scoring:
-        figures = await scoring.index(region, year)
+        standing = await scoring.standing(region, year)
         rows = await scoring.compliance(region, year)
         plan = await scoring.path(region, year)
         maturities = await scoring.maturities(region, year)
-    parts = [render_index(region, year, figures), render_compliance(year, rows), render_path(region, year, plan)]
+    parts = [
+        render_index(region, year, standing),
+        render_compliance(year, rows),
+        render_path(region, year, plan, verified=standing.verified is not None),
+    ]
     if chart is not None:
         draw_chart(chart, region, year, rows, maturities)
         parts.append(f"Grafik: {chart}")

@@ -12,8 +12,8 @@ from pydantic import TypeAdapter
 
 from inovda_scoring.adapters.store import ScoringStore
 from inovda_scoring.domain import IndexFigures, PathPlan, WhatIfChange
-from inovda_scoring.views import ScoringViews
-from inovda_shared.indonesian import format_number
+from inovda_scoring.views import ScoringViews, Standing
+from inovda_shared.indonesian import format_number, format_points
 from inovda_shared.mongo import Document, connect
 
 CHANGES = TypeAdapter(WhatIfChange)
@@ -33,15 +33,30 @@ def parse_changes(texts: Sequence[str]) -> list[WhatIfChange]:
     return [CHANGES.validate_json(text) for text in texts]
 
 
-def render_index(region_code: str, year: int, figures: IndexFigures) -> str:
+def render_index(region_code: str, year: int, standing: Standing) -> str:
+    """The index as claimed and, once the region has started verifying, as verified."""
+    figures = standing.claimed
     lines = [
         f"Wilayah {region_code}, tahun penilaian {year}",
-        f"IID {format_number(figures.iid)} ({figures.predicate})",
+        f"IID {format_number(figures.iid)} ({figures.predicate})"
+        + (" menurut klaim unit" if standing.verified else ""),
         f"  SPD {format_number(figures.spd)}; {figures.n} inovasi memenuhi syarat; pembagi {figures.divisor}; "
         f"rata-rata kematangan {format_number(figures.average_maturity)}; "
         f"skor jumlah inovasi {format_number(figures.count_score)}",
         f"  urusan pelayanan dasar tercakup: {', '.join(figures.yandas_covered) or '-'}",
         f"  belum tercakup: {', '.join(figures.yandas_missing) or '-'}",
+    ]
+    verified, review = standing.verified, standing.review
+    if verified is None or review is None:
+        lines.append("Verifikasi data dukung belum dimulai: IID terverifikasi belum ada.")
+        return "\n".join(lines)
+    lines += [
+        f"IID terverifikasi {format_number(verified.iid)} ({verified.predicate}): hanya level yang diterima "
+        f"pemverifikasi; poin berisiko {format_points(standing.points_at_risk or 0)}",
+        f"  {verified.n} inovasi memenuhi syarat setelah verifikasi; rata-rata kematangan "
+        f"{format_number(verified.average_maturity)}",
+        f"  kemajuan verifikasi: {review.decided} dari {review.total} indikator diputuskan "
+        f"({format_number(100 * review.share)}%), {review.round} putaran",
     ]
     return "\n".join(lines)
 
@@ -60,9 +75,12 @@ def render_compliance(year: int, rows: Sequence[Document]) -> str:
     return "\n".join(lines)
 
 
-def render_path(region_code: str, year: int, plan: PathPlan) -> str:
+def render_path(region_code: str, year: int, plan: PathPlan, *, verified: bool = False) -> str:
+    """`verified`: the plan starts from the verified IID (the region has started verifying)."""
+    which = "IID terverifikasi" if verified else "IID"
     lines = [
-        f"Wilayah {region_code}, tahun penilaian {year}: IID {format_number(plan.start_iid)} ({plan.start_predicate})"
+        f"Wilayah {region_code}, tahun penilaian {year}: {which} {format_number(plan.start_iid)} "
+        f"({plan.start_predicate})"
     ]
     if plan.target_predicate is None:
         lines.append("Sudah berada di predikat tertinggi.")
@@ -92,3 +110,18 @@ def render_what_if(before: IndexFigures, after: IndexFigures) -> str:
 
 def as_json(value: IndexFigures | PathPlan) -> str:
     return json.dumps(value.model_dump(mode="json"), ensure_ascii=False, indent=2)
+
+
+def standing_as_json(standing: Standing) -> str:
+    """The claimed figures as `as_json` gives them, with the verified ones beside them (None until verifying)."""
+    verified = standing.verified
+    return json.dumps(
+        {
+            **standing.claimed.model_dump(mode="json"),
+            "verified": verified.model_dump(mode="json") if verified is not None else None,
+            "points_at_risk": standing.points_at_risk,
+            "review": standing.review.model_dump(mode="json") if standing.review is not None else None,
+        },
+        ensure_ascii=False,
+        indent=2,
+    )

@@ -63,7 +63,7 @@ SUBMISSION_QUEUE = ServiceQueue("submission.intake", INTAKE_EXCHANGE, ("#",))
 SCORING_QUEUE = ServiceQueue(
     "scoring.events",
     EVENTS_EXCHANGE,
-    ("innovation.submitted", "unit.registered", "region.profile.updated"),
+    ("innovation.submitted", "unit.registered", "region.profile.updated", "innovation.verified"),
 )
 NOTIFICATION_QUEUE = ServiceQueue(
     "notification.events",
@@ -88,6 +88,7 @@ PORTAL_QUEUE = ServiceQueue(
         "intake.accepted.*",
         "intake.rejected.*",
         "innovation.submitted",
+        "innovation.verified",
         "innovation.scored",
         "region.index.updated",
         "unit.compliance.updated",
@@ -102,6 +103,11 @@ SERVICE_QUEUES: tuple[ServiceQueue, ...] = (SUBMISSION_QUEUE, SCORING_QUEUE, NOT
 SOURCE_WORD = "{source}"
 # What may be published on `inovda.intake`: the intake messages, and nothing else.
 INTAKE_ROUTING_KEYS: tuple[str, ...] = tuple(intake.INTAKE_MODELS)
+# What the outside systems report: every intake message but a review round, which only a verifier source (the
+# portal) sends; the intake refuses one from anyone else too (`not_a_verifier`).
+REPORTING_ROUTING_KEYS: tuple[str, ...] = tuple(
+    key for key in INTAKE_ROUTING_KEYS if key != intake.InnovationVerification.routing_key
+)
 # What each service publishes, by exchange. Its broker user (`inovda-<service>`) may publish these routing keys
 # and no other (topic permissions, `inovda broker-definitions`); the services declare the same ones for
 # their AsyncAPI documents (their `app.py`), and tests/unit/contracts keeps the two in step.
@@ -113,6 +119,7 @@ PUBLISHES: dict[str, dict[str, tuple[str, ...]]] = {
             events.UnitRegistered.routing_key,
             events.RegionProfileUpdated.routing_key,
             events.InnovationSubmitted.routing_key,
+            events.InnovationVerified.routing_key,
         )
     },
     "scoring": {
@@ -125,8 +132,8 @@ PUBLISHES: dict[str, dict[str, tuple[str, ...]]] = {
     "notification": {
         EVENTS_EXCHANGE.name: (events.NotificationSent.routing_key, events.NotificationFailed.routing_key)
     },
-    # The portal reports what people enter as one more outside system (source `portal`).
-    "portal": {INTAKE_EXCHANGE.name: (intake.InnovationReport.routing_key,)},
+    # The portal sends what people enter as one more outside system (source `portal`): reports and review rounds.
+    "portal": {INTAKE_EXCHANGE.name: (intake.InnovationReport.routing_key, intake.InnovationVerification.routing_key)},
 }
 # The operator's commands (`inovda units transfer`), published on `inovda.intake` as the source `operator`; its
 # answers come back on `results.operator`.

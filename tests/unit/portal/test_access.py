@@ -3,7 +3,14 @@
 import pytest
 from pydantic import ValidationError
 
-from inovda_portal.domain.access import Account, may_report_for, may_view_region, may_view_unit, visible_units
+from inovda_portal.domain.access import (
+    Account,
+    may_report_for,
+    may_verify,
+    may_view_region,
+    may_view_unit,
+    visible_units,
+)
 from inovda_portal.domain.model import UnitEntry
 
 KUKAR, OTHER = "64.02", "64.03"
@@ -63,3 +70,16 @@ def test_user_names_are_plain() -> None:
     for name in ("ab", "Brida", "brida kukar", "../admin", "a" * 65):
         with pytest.raises(ValidationError):
             Account(username=name, role="admin", regions=(KUKAR,))
+
+
+VERIFIER = Account(username="verifikator", role="verifier", regions=(KUKAR,))
+
+
+def test_a_verifier_reviews_and_sees_its_regions_innovations_and_reports_for_none() -> None:
+    assert may_verify(VERIFIER, KUKAR)
+    assert may_verify(ADMIN, KUKAR)
+    assert not may_verify(VERIFIER, OTHER)
+    assert not any(may_verify(account, KUKAR) for account in (MENTOR, OPERATOR))
+    assert may_view_region(VERIFIER, KUKAR)
+    assert visible_units(VERIFIER, KUKAR, [DINKES, DISHUB]) == [DINKES, DISHUB]
+    assert not may_report_for(VERIFIER, KUKAR, DINKES)

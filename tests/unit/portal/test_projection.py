@@ -2,16 +2,20 @@
 
 import datetime as dt
 import itertools
+from typing import Any
 
 from inovda_portal.domain import projection
 from inovda_portal.domain.model import InnovationRecord, RegionDirectory, RegionYear, UnitActivity
 from inovda_shared.contracts.events import (
     InnovationScored,
     InnovationSubmitted,
+    InnovationVerified,
     IntakeAnswer,
     NotificationFailed,
     NotificationSent,
     Reason,
+    Review,
+    VerifiedDecision,
 )
 
 from .events import AT, compliance, index, profiled, registered, report, scored, submitted
@@ -150,3 +154,40 @@ def test_an_email_shows_its_last_outcome_and_a_late_failure_does_not_hide_a_deli
     activity = projection.email_outcome(activity, sent()) or activity
     assert activity.emails[failed.dedupe_key].status == "sent"
     assert projection.email_outcome(activity, failed) is None
+
+
+def test_a_review_rounds_score_replaces_an_earlier_rounds_and_never_the_reverse() -> None:
+    item = report()
+    first = scored(item, 1)
+    review = Review(decided=2, total=5, round=1)
+    round_one = first.model_copy(
+        update={"reviewed_round": 1, "verified_maturity": 12, "review": review, "points_lost": 4}
+    )
+    round_two = first.model_copy(
+        update={"reviewed_round": 2, "verified_maturity": 20, "review": review.model_copy(update={"round": 2})}
+    )
+    events = (submitted(item, 1), first, round_one, round_two)
+    states = [apply_innovation_events(order) for order in itertools.permutations(events)]
+    assert all(state == states[0] for state in states)
+    record, region = states[0]
+    summary = region.innovations["e-inovasi/INV-001"]
+    assert summary.verified is not None
+    assert (summary.verified.reviewed_round, summary.verified.maturity, summary.verified.waiting) == (2, 20, True)
+    score = record.revisions[1].score
+    assert score is not None
+    assert score.verified.reviewed_round == 2
+
+
+def test_each_review_round_is_kept_once_in_order() -> None:
+    item = report()
+    decision = VerifiedDecision(
+        decision="accepted", judged_level=2, judged_fingerprint="f" * 16, revision=1, round=1, verifier="v"
+    )
+    fields: dict[str, Any] = {"source": item.source, "external_id": item.external_id, "region_code": KUKAR}
+    fields["unit_code"] = "DINKES"
+    fields |= {"year": 2026, "revision": 1, "verifier": "v", "indicators": {"16": decision}, "verified_at": AT}
+    rounds = [InnovationVerified(version=number, **fields) for number in (2, 1, 2)]
+    record = InnovationRecord(source="e-inovasi", external_id="INV-001")
+    for event in rounds:
+        record = projection.record_verified(record, event) or record
+    assert [entry.round for entry in record.reviews] == [1, 2]

@@ -28,7 +28,12 @@ def test_indicator_score_is_weight_times_level() -> None:
 
 def test_an_indicator_without_evidence_scores_zero_but_keeps_its_level() -> None:
     score = score_innovation(report(levels={**MANDATORY_AT_LEVEL_1, "18": 3}, without_evidence=("18",)), RUBRIC)
-    assert score.indicators["18"].model_dump() == {"level": 3, "score": 0.0, "has_evidence": False}
+    assert score.indicators["18"].model_dump() == {
+        "level": 3,
+        "score": 0.0,
+        "has_evidence": False,
+        "name": "Dukungan anggaran",
+    }
     assert score.maturity == 14
     assert score.eligible  # 18 is not mandatory
 

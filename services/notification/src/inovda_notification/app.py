@@ -80,13 +80,13 @@ def create_app(settings: NotificationSettings) -> FastStream:
     marks = CommitMarks(settings.mongodb_url, settings.mongodb_database, instance_name(settings))
     delivery = build_delivery(settings, store, marks, sender, relay, broker)
     renderer = Renderer()
-    service = NotificationService(store, delivery, renderer, now)
-    seal = DeadLetterSeal()
-    broker.include_router(build_router(service, seal))
     schedules = {
         key: ReminderSchedule(config.deadline, tuple(config.dates) if config.dates else None)
         for key, config in settings.reminder_schedules.items()
     }
+    service = NotificationService(store, delivery, renderer, now, schedules)
+    seal = DeadLetterSeal()
+    broker.include_router(build_router(service, seal))
     scheduler = Scheduler(store, delivery, renderer, schedules, ZoneInfo(settings.timezone), settings.digest_weekday)
 
     async def prepare() -> None:

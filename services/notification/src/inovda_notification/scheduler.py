@@ -19,6 +19,7 @@ from .domain import (
     Renderer,
     WeeklyDigest,
     compliance_by_kind,
+    region_schedule,
     reminder_emails,
     reminders_due,
     weekly_digest_emails,
@@ -68,7 +69,7 @@ class Scheduler:
         await supervised("schedule", tick_now, interval_seconds)
 
     def schedule_for(self, region: RegionContact) -> ReminderSchedule:
-        return self._schedules.get(f"{region.region_code}/{region.year}") or ReminderSchedule.default(region.year)
+        return region_schedule(self._schedules, region.region_code, region.year)
 
     async def _reminders(self, region: RegionContact, today: dt.date) -> list[str]:
         schedule = self.schedule_for(region)

@@ -3,7 +3,7 @@
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from inovda_shared.contracts.events import (
     InnovationScored,
@@ -24,10 +24,13 @@ from .domain import (
     predicate_change_emails,
     predicate_changed,
     receipt_emails,
+    region_schedule,
     rejection_emails,
     rejection_recipient,
+    review_emails,
     score_emails,
 )
+from .domain.schedule import ReminderSchedule
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,15 @@ class ContactNotYetKnown(LookupError):  # noqa: N818 - named for the situation, 
 
 
 class NotificationService:
-    def __init__(self, store: NotificationStore, delivery: Delivery, renderer: Renderer, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: NotificationStore,
+        delivery: Delivery,
+        renderer: Renderer,
+        clock: Clock,
+        schedules: Mapping[str, ReminderSchedule] | None = None,
+    ) -> None:
+        self._schedules = schedules or {}  # each region-year's deadline, for the review emails
         self._store = store
         self._delivery = delivery
         self._renderer = renderer
@@ -95,7 +106,13 @@ class NotificationService:
         await self._store.save_versioned("regions", f"{profile.region_code}/{profile.year}", event.version, document)
 
     async def on_scored(self, event: InnovationScored, correlation_id: str) -> None:
+        """A new revision's score email; a review round's email when the score reports one (its revision's
+        score email went out when it was first scored)."""
         unit = await self._known_unit(event.region_code, event.unit_code)
+        if event.reviewed_round:
+            deadline = region_schedule(self._schedules, event.region_code, event.year).deadline
+            await self._send(review_emails(event, unit, deadline, self._renderer), correlation_id)
+            return
         await self._send(score_emails(event, unit, self._renderer), correlation_id)
 
     async def on_compliance(self, event: UnitComplianceUpdated) -> None:

@@ -20,7 +20,7 @@ from faststream.rabbit import RabbitBroker
 from faststream.specification import AsyncAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from inovda_shared.contracts.intake import InnovationReport
+from inovda_shared.contracts.intake import InnovationReport, InnovationVerification
 from inovda_shared.logs import configure_logging
 from inovda_shared.mongo import connect
 from inovda_shared.observability import Readiness
@@ -56,9 +56,10 @@ def now() -> dt.datetime:
 def portal_broker(settings: PortalSettings, store: PortalStore, seal: DeadLetterSeal) -> RabbitBroker:
     broker = new_broker(settings, "portal")
     broker.include_router(build_router(Projection(store, now), seal))
-    # What people report in the portal goes to the intake, as any outside system's reports do.
-    title = f"{INTAKE.name}:{InnovationReport.routing_key}"
-    broker.publisher(exchange=INTAKE, routing_key=InnovationReport.routing_key, schema=InnovationReport, title=title)
+    # What people report and decide in the portal goes to the intake, as any outside system's reports do.
+    for model in (InnovationReport, InnovationVerification):
+        title = f"{INTAKE.name}:{model.routing_key}"
+        broker.publisher(exchange=INTAKE, routing_key=model.routing_key, schema=model, title=title)
     return broker
 
 

@@ -11,6 +11,7 @@ from inovda_shared.contracts.events import (
     INTAKE_REJECTED,
     InnovationScored,
     InnovationSubmitted,
+    InnovationVerified,
     IntakeAnswer,
     NotificationFailed,
     NotificationSent,
@@ -47,6 +48,11 @@ def build_router(projection: Projection, seal: DeadLetterSeal) -> RabbitRouter:
     async def on_submitted(event: Annotated[InnovationSubmitted, FROM_JSON]) -> None:
         """`innovation.submitted`: a revision, with the contribution scoring's rules give it."""
         await projection.on_submitted(event)
+
+    @events(filter=routed(InnovationVerified.routing_key))
+    async def on_verified(event: Annotated[InnovationVerified, FROM_JSON]) -> None:
+        """`innovation.verified`: a review round into the innovation's history of decisions."""
+        await projection.on_verified(event)
 
     @events(filter=routed(InnovationScored.routing_key))
     async def on_scored(event: Annotated[InnovationScored, FROM_JSON]) -> None:

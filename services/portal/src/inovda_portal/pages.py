@@ -26,7 +26,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import FormData as StarletteForm
 from starlette.exceptions import HTTPException
 
-from inovda_shared.contracts.vocabulary import UNIT_KIND_LABELS
+from inovda_shared.contracts.vocabulary import (
+    DECISION_LABELS,
+    ELIGIBILITY_ITEM_LABELS,
+    NOT_ACCEPTED_REASON_LABELS,
+    UNIT_KIND_LABELS,
+)
 from inovda_shared.indonesian import MONTHS, format_date, format_number, format_points
 from inovda_shared.observability import REGISTRY, Readiness
 
@@ -34,6 +39,7 @@ from .adapters.exports import as_csv, as_xlsx
 from .adapters.metrics import LOGINS
 from .domain.access import ROLE_LABELS, Account
 from .domain.forms import BASES, CHOICE_FIELDS, EVIDENCE_ROWS, FormData, affairs, problems_by_field, read_form
+from .domain.review import DECISIONS, REASONS, read_review_form
 from .domain.simulation import CLAIM_ROWS
 from .service import Accounts, AuthenticationError, Reporting
 from .settings import PortalSettings
@@ -137,6 +143,11 @@ def templates_for(settings: PortalSettings) -> Jinja2Templates:
         AFFAIRS=affairs(),
         CLAIM_ROWS=CLAIM_ROWS,
         EVIDENCE_ROWS=EVIDENCE_ROWS,
+        DECISIONS=DECISIONS,
+        DECISION_LABELS=DECISION_LABELS,
+        REASONS=REASONS,
+        REASON_LABELS=NOT_ACCEPTED_REASON_LABELS,
+        ITEM_LABELS=ELIGIBILITY_ITEM_LABELS,
     )
     return Jinja2Templates(env=environment)
 
@@ -291,6 +302,34 @@ def build_pages(portal: Portal) -> APIRouter:
         view = _found(await views.innovation(account, source, external_id))
         return render(request, "innovation.html", account, view=view, page="inovasi")
 
+    # --- the review ----------------------------------------------------------------------------
+
+    @pages.get("/wilayah/{region_code}/{year:int}/verifikasi", response_class=HTMLResponse)
+    async def review_queue(request: Request, account: Signed, region_code: str, year: int) -> HTMLResponse:
+        view = _found(await views.review_queue(account, region_code, year))
+        return render(request, "review_queue.html", account, view=view, page="verifikasi")
+
+    @pages.get("/inovasi/{source}/{external_id}/verifikasi", response_class=HTMLResponse)
+    async def review_form(request: Request, account: Signed, source: str, external_id: str) -> HTMLResponse:
+        view = _found(await views.review_form(account, source, external_id))
+        return render(request, "review_form.html", account, view=view, page="verifikasi")
+
+    @pages.post("/inovasi/{source}/{external_id}/verifikasi")
+    async def review(request: Request, account: Signed, source: str, external_id: str) -> Response:
+        data = await form_of(request)
+        view = _found(await views.review_form(account, source, external_id))
+        form = read_review_form(data, tuple(row.indicator.indicator_id for row in view.rows))
+        revision = str(data.get("revisi", ""))
+        if revision != str(view.revision.revision):
+            # A new revision came while the verifier was deciding: decide on what the unit claims now.
+            view = _found(await views.review_form(account, source, external_id, form))
+            problem = f"Unit telah mengirim revisi {view.revision.revision}; periksa kembali lalu kirim keputusan."
+            return render(request, "review_form.html", account, 409, view=view, page="verifikasi", problem=problem)
+        message_id = await portal.reporting.review(
+            account, view.region_code, view.year, view.record, view.revision.revision, form
+        )
+        return RedirectResponse(f"/laporan/{message_id}", status_code=303)
+
     # --- the report form -------------------------------------------------------------------------
 
     @pages.get("/wilayah/{region_code}/unit/{unit_code}/lapor", response_class=HTMLResponse)
@@ -324,6 +363,8 @@ def build_pages(portal: Portal) -> APIRouter:
     @pages.get("/laporan/{message_id}", response_class=HTMLResponse)
     async def submission(request: Request, account: Signed, message_id: str) -> HTMLResponse:
         view = _found(await views.submission(account, message_id))
+        if view.kind == "review":
+            return render(request, "review_status.html", account, view=view, page="verifikasi")
         if view.answer is not None and view.answer.status == "rejected":
             # The form again, as it was sent, with each reason beside its field.
             form_view = _found(await views.report_form(account, view.region_code, view.unit_code, view.year, None))

@@ -5,10 +5,12 @@ import datetime as dt
 import secrets
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from inovda_shared.contracts.events import (
     InnovationScored,
     InnovationSubmitted,
+    InnovationVerified,
     IntakeAnswer,
     NotificationFailed,
     NotificationSent,
@@ -17,16 +19,17 @@ from inovda_shared.contracts.events import (
     UnitComplianceUpdated,
     UnitRegistered,
 )
-from inovda_shared.contracts.intake import InnovationReport
+from inovda_shared.contracts.intake import InnovationReport, InnovationVerification
 
 from .adapters.intake import IntakePublisher
-from .adapters.metrics import REPORTS
+from .adapters.metrics import REPORTS, REVIEWS
 from .adapters.passwords import Passwords
 from .adapters.store import PortalStore
 from .domain import projection
 from .domain.access import Account, Role
 from .domain.forms import ReportForm, report_body
 from .domain.model import InnovationRecord, RegionYear, UnitEntry, innovation_key, region_year_key
+from .domain.review import ReviewForm, review_body
 
 Clock = Callable[[], dt.datetime]
 
@@ -82,13 +85,23 @@ class Projection:
         )
         await self._change_region(event.region_code, event.year, lambda region: projection.region_scored(region, event))
 
+    async def on_verified(self, event: InnovationVerified) -> None:
+        await self._change_record(
+            event.source, event.external_id, lambda record: projection.record_verified(record, event)
+        )
+
     async def on_answer(self, answer: IntakeAnswer) -> None:
-        """An answer about an innovation goes to its record (rejections included: the page shows why); any
-        answer naming a unit and a year counts as the unit's activity."""
+        """An answer about an innovation (its report, or a review round of it) goes to its record (rejections
+        included: the page shows why); any answer naming a unit and a year counts as the unit's activity."""
         external_id = answer.key.get("external_id")
-        if answer.intake_routing_key == InnovationReport.routing_key and isinstance(external_id, str):
+        source: object = answer.source
+        if answer.intake_routing_key == InnovationVerification.routing_key:
+            source = answer.key.get("innovation_source")
+        elif answer.intake_routing_key != InnovationReport.routing_key:
+            source = None
+        if isinstance(source, str) and isinstance(external_id, str):
             await self._change_record(
-                answer.source, external_id, lambda record: projection.innovation_answered(record, answer)
+                source, external_id, lambda record: projection.innovation_answered(record, answer)
             )
         year = answer.key.get("year")
         if answer.region_code and answer.unit_code and isinstance(year, int) and answer.unit_registered:
@@ -199,7 +212,9 @@ def new_password() -> str:
 
 
 class Reporting:
-    """Sends a report typed into the portal to the intake, as the portal's own outside system."""
+    """Sends what people type into the portal to the intake, as the portal's own outside system: a unit's
+    report, and a verifier's review round (submission stores it with its history and announces it; scoring
+    takes it into the verified figures)."""
 
     def __init__(self, store: PortalStore, publisher: IntakePublisher, source: str, clock: Clock) -> None:
         self._store = store
@@ -226,19 +241,36 @@ class Reporting:
             unit_code=unit.unit_code,
             year=year,
         )
-        await self._store.record_submission(
-            message_id,
-            {
-                "username": account.username,
-                "region_code": region_code,
-                "unit_code": unit.unit_code,
-                "year": year,
-                "source": self._source,
-                "external_id": external_id,
-                "body": body,
-                "at": self._clock(),
-            },
+        sent = {"username": account.username, "region_code": region_code, "unit_code": unit.unit_code, "year": year}
+        await self._send(
+            InnovationReport.routing_key, message_id, body, {**sent, "source": self._source, "external_id": external_id}
         )
-        await self._publisher.publish(InnovationReport.routing_key, body, message_id, correlation_id=message_id)
         REPORTS.inc()
         return message_id
+
+    async def review(
+        self, account: Account, region_code: str, year: int, record: InnovationRecord, revision: int, form: ReviewForm
+    ) -> str:
+        """Publish the round on `revision` (the caller checked `may_verify`); the message id, by which the page
+        waits for the intake's answer."""
+        message_id = uuid.uuid4().hex
+        body = review_body(
+            form,
+            source=self._source,
+            region_code=region_code,
+            innovation_source=record.source,
+            external_id=record.external_id,
+            revision=revision,
+            year=year,
+            verifier=account.username,
+        )
+        sent = {"username": account.username, "region_code": region_code, "unit_code": record.unit_code, "year": year}
+        sent.update(source=record.source, external_id=record.external_id, kind="review")
+        await self._send(InnovationVerification.routing_key, message_id, body, sent)
+        REVIEWS.inc()
+        return message_id
+
+    async def _send(self, routing_key: str, message_id: str, body: dict[str, Any], sent: dict[str, Any]) -> None:
+        """Keep what was sent (the page that waits for the answer shows it), then publish it."""
+        await self._store.record_submission(message_id, {**sent, "body": body, "at": self._clock()})
+        await self._publisher.publish(routing_key, body, message_id, correlation_id=message_id)

@@ -20,12 +20,12 @@ from inovda_scoring.domain import (
     load_rubric,
     score_innovation,
 )
-from inovda_shared.contracts.events import IndicatorImprovement, IndicatorScore, PathStep
+from inovda_shared.contracts.events import IndicatorImprovement, IndicatorScore, PathStep, VerifiedDecision
 from inovda_shared.contracts.intake import InnovationReport
-from inovda_shared.contracts.vocabulary import BASIC_SERVICE_AFFAIRS, UNIT_KIND_LABELS
+from inovda_shared.contracts.vocabulary import BASIC_SERVICE_AFFAIRS, ELIGIBILITY_ITEM_LABELS, UNIT_KIND_LABELS
 
 from .adapters.store import PortalStore
-from .domain.access import Account, may_report_for, may_view_region, may_view_unit, visible_units
+from .domain.access import Account, may_report_for, may_verify, may_view_region, may_view_unit, visible_units
 from .domain.charts import BarChart, LineChart, bar_chart, line_chart
 from .domain.forms import FieldProblem, FormData, ReportForm, form_of_report
 from .domain.model import (
@@ -35,11 +35,14 @@ from .domain.model import (
     InnovationRecord,
     InnovationSummary,
     RegionYear,
+    ReviewEntry,
     RevisionEntry,
     UnitCounts,
     UnitEntry,
+    Verified,
     innovation_key,
 )
+from .domain.review import DecisionInput, ReviewForm
 from .domain.simulation import Simulation, WhatIfForm, read_what_if, simulate, unique_scores
 
 Clock = Callable[[], dt.datetime]
@@ -86,6 +89,8 @@ class OverviewView:
     path: tuple[PathStep, ...]
     yandas_covered: tuple[str, ...]
     yandas_missing: tuple[str, ...]
+    waiting_review: int  # innovations with an indicator still to decide
+    may_verify: bool
 
 
 SortKey = Literal["status", "nama", "jenis", "inovasi", "memenuhi", "aktivitas"]
@@ -103,6 +108,8 @@ class ComplianceRow:
     compliant: bool
     mentors: tuple[str, ...]
     last_activity: dt.datetime | None
+    points_lost: float = 0  # maturity points the verifier's decisions took from its innovations
+    lost_in: int = 0  # how many of its innovations lost points
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,7 @@ class IndicatorRow:
     evidence: tuple[tuple[str, str], ...]
     points: float | None
     has_evidence: bool
+    decision: VerifiedDecision | None = None  # the verifier's, when one holds for this revision
 
 
 @dataclass(frozen=True)
@@ -166,6 +174,8 @@ class RevisionView:
     eligible: bool | None
     ineligible_reasons: tuple[str, ...]
     top_improvements: tuple[IndicatorImprovement, ...]
+    verified: Verified | None = None
+    verified_reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,6 +191,44 @@ class InnovationView:
     revisions: tuple[RevisionView, ...]
     answers: tuple[AnswerView, ...]
     may_revise: bool
+    may_verify: bool = False
+    reviews: tuple[ReviewEntry, ...] = ()  # newest first
+
+
+@dataclass(frozen=True)
+class QueueLine:
+    summary: InnovationSummary
+    unit_name: str
+    decided: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ReviewQueueView:
+    region_code: str
+    year: int
+    years: tuple[int, ...]
+    waiting: tuple[QueueLine, ...]  # oldest first
+    reviewed: int  # innovations whose every claimed indicator has a decision
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    indicator: IndicatorRow
+    current: VerifiedDecision | None  # the decision that holds now, if any
+    input: DecisionInput
+
+
+@dataclass(frozen=True)
+class ReviewFormView:
+    region_code: str
+    year: int
+    record: InnovationRecord
+    unit: UnitEntry
+    revision: RevisionView
+    rows: tuple[ReviewRow, ...]  # the claimed indicators, in the rubric's order
+    eligibility: tuple[tuple[str, str, DecisionInput], ...]  # (item, label, input)
+    note: str
 
 
 @dataclass(frozen=True)
@@ -272,6 +320,8 @@ class PortalViews:
             yandas_missing=tuple(
                 AFFAIR_LABELS.get(a, a) for a in (index.yandas_missing if index else BASIC_SERVICE_AFFAIRS)
             ),
+            waiting_review=len(_waiting_review(region)),
+            may_verify=may_verify(account, region_code),
         )
 
     # --- compliance ------------------------------------------------------------------------------
@@ -370,6 +420,72 @@ class PortalViews:
             revisions=revisions,
             answers=answers,
             may_revise=source == self._source and may_report_for(account, record.region_code, unit),
+            may_verify=may_verify(account, record.region_code),
+            reviews=tuple(reversed(record.reviews)),
+        )
+
+    # --- review ----------------------------------------------------------------------------------
+
+    async def review_queue(self, account: Account, region_code: str, year: int) -> ReviewQueueView | None:
+        if not may_verify(account, region_code):
+            return None
+        region = await self._store.region_year(region_code, year)
+        units = (await self._store.directory(region_code)).units
+        waiting = tuple(
+            QueueLine(
+                summary,
+                units[summary.unit_code].name if summary.unit_code in units else summary.unit_code,
+                summary.verified.review.decided if summary.verified else 0,
+                summary.verified.review.total if summary.verified else 0,
+            )
+            for summary in _waiting_review(region)
+        )
+        scored = sum(1 for summary in region.innovations.values() if summary.verified is not None)
+        return ReviewQueueView(
+            region_code=region_code,
+            year=year,
+            years=await self.years(region_code),
+            waiting=waiting,
+            reviewed=scored - len(waiting),
+        )
+
+    async def review_form(
+        self, account: Account, source: str, external_id: str, form: ReviewForm | None = None
+    ) -> ReviewFormView | None:
+        """The latest revision's claimed indicators beside their evidence and their current decisions."""
+        record = await self._store.innovation(source, external_id)
+        if record.region_code is None or record.unit_code is None or record.year is None:
+            return None
+        if not may_verify(account, record.region_code):
+            return None
+        unit = (await self._store.directory(record.region_code)).units.get(record.unit_code)
+        latest = record.latest
+        if unit is None or latest is None or not latest.report:
+            return None
+        revision = _revision_view(latest, record.year)
+        decisions = latest.score.decisions if latest.score else {}
+        claimed = tuple(row for row in revision.indicators if row.level is not None)
+        rows = tuple(
+            ReviewRow(
+                row,
+                decisions.get(row.indicator_id),
+                form.indicator(row.indicator_id) if form else DecisionInput.of(decisions.get(row.indicator_id)),
+            )
+            for row in claimed
+        )
+        items = tuple(
+            (item, label, form.item(item) if form else DecisionInput())
+            for item, label in ELIGIBILITY_ITEM_LABELS.items()
+        )
+        return ReviewFormView(
+            region_code=record.region_code,
+            year=record.year,
+            record=record,
+            unit=unit,
+            revision=revision,
+            rows=rows,
+            eligibility=items,
+            note=form.note if form else "",
         )
 
     # --- what-if ---------------------------------------------------------------------------------
@@ -461,6 +577,17 @@ class PortalViews:
             return None
         record = await self._store.innovation(sent["source"], sent["external_id"])
         answer = next((entry for entry in record.answers if entry.message_id == message_id), None)
+        kind = sent.get("kind", "report")
+        if kind == "review":
+            # Taken in once its revision's score reports the round (or the round changed nothing).
+            revision = record.revisions.get(sent["body"]["revision"])
+            round_number = answer.revision if answer and answer.revision else None
+            score = revision.score if revision else None
+            scored = bool(answer and answer.unchanged) or bool(
+                round_number and score and score.verified.reviewed_round >= round_number
+            )
+        else:
+            scored = bool(answer and answer.revision and (rev := record.revisions.get(answer.revision)) and rev.score)
         return SubmissionView(
             message_id=message_id,
             region_code=sent["region_code"],
@@ -471,14 +598,15 @@ class PortalViews:
             body=sent["body"],
             sent_at=sent["at"],
             answer=answer,
-            scored=bool(answer and answer.revision and (rev := record.revisions.get(answer.revision)) and rev.score),
+            scored=scored,
             reported=any(entry.report for entry in record.revisions.values()),
+            kind=kind,
         )
 
     # --- exports ---------------------------------------------------------------------------------
 
     @staticmethod
-    def compliance_table(view: ComplianceView) -> tuple[list[str], list[list[str | int | bool | None]]]:
+    def compliance_table(view: ComplianceView) -> tuple[list[str], list[list[str | int | float | bool | None]]]:
         header = [
             "Kode unit",
             "Nama unit",
@@ -488,8 +616,9 @@ class PortalViews:
             "Patuh",
             "Pendamping",
             "Aktivitas terakhir",
+            "Poin hilang saat verifikasi",
         ]
-        rows: list[list[str | int | bool | None]] = [
+        rows: list[list[str | int | float | bool | None]] = [
             [
                 row.unit_code,
                 row.name,
@@ -499,6 +628,7 @@ class PortalViews:
                 "sudah" if row.compliant else "belum",
                 ", ".join(row.mentors),
                 row.last_activity.isoformat(timespec="minutes") if row.last_activity else "",
+                row.points_lost,
             ]
             for row in view.rows
         ]
@@ -516,8 +646,9 @@ class SubmissionView:
     body: dict[str, Any]
     sent_at: dt.datetime
     answer: AnswerEntry | None
-    scored: bool
+    scored: bool  # a review round: taken into the verified figures
     reported: bool  # the innovation exists (a revision was accepted): a re-sent form revises it
+    kind: Literal["report", "review"] = "report"
 
     @property
     def key(self) -> str:
@@ -530,7 +661,14 @@ def _compliant(counts: UnitCounts | None) -> bool:
 
 def _compliance_row(unit: UnitEntry, region: RegionYear) -> ComplianceRow:
     counts = region.compliance.get(unit.unit_code)
+    lost = [
+        summary.verified.points_lost
+        for summary in region.innovations.values()
+        if summary.unit_code == unit.unit_code and summary.verified is not None and summary.verified.points_lost > 0
+    ]
     return ComplianceRow(
+        points_lost=sum(lost),
+        lost_in=len(lost),
         unit_code=unit.unit_code,
         name=unit.name,
         kind=unit.kind,
@@ -571,6 +709,7 @@ def _revision_view(entry: RevisionEntry, year: int | None) -> RevisionView:
     claims: dict[str, dict[str, Any]] = dict(report.get("indicators") or {})
     scores: dict[str, IndicatorScore] = entry.score.indicators if entry.score else {}
     ids: Sequence[str] = list(rubric.sid) if rubric else sorted(claims, key=int)
+    decisions = entry.score.decisions if entry.score else {}
     rows = []
     for indicator_id in ids:
         claim = claims.get(indicator_id) or {}
@@ -588,6 +727,7 @@ def _revision_view(entry: RevisionEntry, year: int | None) -> RevisionView:
                 evidence=evidence,
                 points=score.score if score else None,
                 has_evidence=bool(evidence),
+                decision=decisions.get(indicator_id),
             )
         )
     score_entry = entry.score
@@ -603,4 +743,17 @@ def _revision_view(entry: RevisionEntry, year: int | None) -> RevisionView:
         eligible=score_entry.eligible if score_entry else None,
         ineligible_reasons=score_entry.ineligible_reasons if score_entry else (),
         top_improvements=score_entry.top_improvements if score_entry else (),
+        verified=score_entry.verified if score_entry else None,
+        verified_reasons=score_entry.verified_reasons if score_entry else (),
     )
+
+
+def _waiting_review(region: RegionYear) -> list[InnovationSummary]:
+    """The scored innovations with a claimed indicator still to decide, the longest waiting first (since their
+    latest revision came)."""
+    waiting = [
+        summary
+        for summary in region.innovations.values()
+        if summary.verified is not None and summary.scored_revision == summary.revision and summary.verified.waiting
+    ]
+    return sorted(waiting, key=lambda summary: (summary.submitted_at, summary.key))

@@ -12,7 +12,7 @@ from faststream.rabbit import RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 
 from inovda_shared.consumer import FROM_JSON, routed, service_subscriber
-from inovda_shared.contracts.events import InnovationSubmitted, RegionProfileUpdated, UnitRegistered
+from inovda_shared.contracts.events import InnovationSubmitted, InnovationVerified, RegionProfileUpdated, UnitRegistered
 from inovda_shared.messaging import correlation_id_of, routing_key_of
 from inovda_shared.provenance import DeadLetterSeal
 from inovda_shared.topology import SCORING_QUEUE
@@ -39,6 +39,11 @@ def build_router(service: ScoringService, seal: DeadLetterSeal) -> RabbitRouter:
     async def on_innovation_submitted(event: Annotated[InnovationSubmitted, FROM_JSON], incoming: Identity) -> None:
         """`innovation.submitted`: score the revision; count it in its region and unit."""
         await service.on_innovation_submitted(event, incoming)
+
+    @events(filter=routed(InnovationVerified.routing_key))
+    async def on_innovation_verified(event: Annotated[InnovationVerified, FROM_JSON], incoming: Identity) -> None:
+        """`innovation.verified`: take the review round into the innovation's and its region's verified figures."""
+        await service.on_innovation_verified(event, incoming)
 
     @events(filter=routed(UnitRegistered.routing_key))
     async def on_unit_registered(event: Annotated[UnitRegistered, FROM_JSON], incoming: Identity) -> None:

@@ -12,11 +12,11 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from inovda_shared.contracts.events import InnovationSubmitted, RegionProfileUpdated, UnitRegistered
+from inovda_shared.contracts.events import InnovationSubmitted, InnovationVerified, RegionProfileUpdated, UnitRegistered
 from inovda_shared.messaging import OutgoingEvent
 from inovda_shared.outbox import OutboxRelay, PendingBatch
 
-from .adapters.metrics import INDEX_ANNOUNCEMENTS, SCORINGS
+from .adapters.metrics import INDEX_ANNOUNCEMENTS, REVIEW_ROUNDS, SCORINGS
 from .adapters.store import ScoringStore
 from .domain import InnovationScore, Rubric, load_rubric, plan_path, score_innovation
 from .domain.compliance import UnitCounts
@@ -28,6 +28,10 @@ from .domain.revision import Revised, ScoredRevision
 Clock = Callable[[], dt.datetime]
 
 SCORED_CANDIDATES_KEPT = 4096  # about 20 MB: the candidates of some 100 busy regions
+
+
+class NotScoredYetError(Exception):
+    """A review round for an innovation scoring has not scored yet: retried until its revision arrives."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ class ScoringService:
         self._path_candidates = path_candidates
         self._path_steps = path_steps
         # The same candidates come back event after event: their scores are kept, the most recent ones.
-        self._candidate_scores: LRUCache[tuple[str, int, int], InnovationScore] = LRUCache(SCORED_CANDIDATES_KEPT)
+        self._candidate_scores: LRUCache[tuple[str, int, int, int], InnovationScore] = LRUCache(SCORED_CANDIDATES_KEPT)
 
     async def on_unit_registered(self, event: UnitRegistered, incoming: Incoming) -> None:
         unit = event.unit
@@ -91,10 +95,38 @@ class ScoringService:
                 previous = stored.placement if stored else None
                 placement.refuse_move_from(previous, key)
                 score = score_innovation(report, rubric)
-                revision = ScoredRevision.of(event, score, rubric, previous=previous, scored_at=self._clock())
+                revision = ScoredRevision.of(
+                    event,
+                    score,
+                    rubric,
+                    previous=previous,
+                    scored_at=self._clock(),
+                    verification=stored.verification if stored else None,
+                )
                 journal = await self._commit(region, Revised(revision, stored), incoming)
                 batches.append(await self._finish(journal))
                 SCORINGS.labels(eligible=str(score.eligible).lower()).inc()
+        await self._publish(batches)
+
+    async def on_innovation_verified(self, event: InnovationVerified, incoming: Incoming) -> None:
+        """Take a review round into the innovation's verified figures, and its region's."""
+        rubric = load_rubric(event.year)
+        key = innovation_key(event.source, event.external_id)
+        async with self._store.locks.hold(f"region:{region_key(event.region_code, event.year)}"):
+            region = await self._store.region(region_key(event.region_code, event.year))
+            batches = [await self._finish_left_journal(region)]
+            stored = await self._store.innovation(key)
+            if stored is None:
+                raise NotScoredYetError(f"innovation {key} is not scored here yet (its review round {event.version})")
+            if stored.placement.region != region_key(event.region_code, event.year):
+                raise ValueError(f"review round {event.version} of {key} names another region-year than it counts in")
+            # The round judged one revision; its decisions hold for whichever revision is stored where that one
+            # claims the same (`domain.verification`), so a round arriving after a newer revision still counts.
+            verified = stored.verified_by(event, rubric, scored_at=self._clock())
+            if verified is not None:
+                journal = await self._commit(region, Revised(verified, stored), incoming)
+                batches.append(await self._finish(journal))
+                REVIEW_ROUNDS.inc()
         await self._publish(batches)
 
     # --- the steps of a change ---------------------------------------------------------------------
@@ -105,8 +137,7 @@ class ScoringService:
         region = stored or Region(placement.region_code, placement.year)
         change = region.counting(revised, keep=2 * self._path_candidates)
         scored = revised.revision.announcement()
-        scored_id = f"{scored.routing_key}:{revised.revision.key}:r{revised.revision.revision}"
-        events = [OutgoingEvent.of(scored, scored.routing_key, scored_id, incoming.correlation_id)]
+        events = [OutgoingEvent.of(scored, scored.routing_key, revised.revision.message_id, incoming.correlation_id)]
         announcement = self._index_announcement(change.region, incoming.correlation_id)
         if announcement is not None:
             events.append(announcement.event)
@@ -165,8 +196,14 @@ class ScoringService:
         rubric = load_rubric(region.year)
         candidates = by_potential(region.kept(self._path_candidates))
         state = region.state(self._candidate_score(candidate, rubric) for candidate in candidates)
-        plan = plan_path(state, rubric, max_steps=self._path_steps)
-        content = index_content(state.figures(rubric), rubric, plan)
+        if region.verifying:
+            verified = region.verified_state(self._candidate_score(item, rubric, verified=True) for item in candidates)
+            plan = plan_path(verified, rubric, max_steps=self._path_steps)
+            figures = verified.figures(rubric)
+            content = index_content(state.figures(rubric), rubric, plan, figures, region.review.review())
+        else:
+            plan = plan_path(state, rubric, max_steps=self._path_steps)
+            content = index_content(state.figures(rubric), rubric, plan)
         event = index_announcement(region, content)
         if event is None:
             return None
@@ -185,11 +222,12 @@ class ScoringService:
         await self._store.mark_region_announced(region.key, announcement.content)
         return batch
 
-    def _candidate_score(self, candidate: Candidate, rubric: Rubric) -> InnovationScore:
-        key = (candidate.member, candidate.revision, rubric.year)
+    def _candidate_score(self, candidate: Candidate, rubric: Rubric, *, verified: bool = False) -> InnovationScore:
+        key = (candidate.member, candidate.revision, candidate.round if verified else -1, rubric.year)
         score = self._candidate_scores.get(key)
         if score is None:
-            score = self._candidate_scores[key] = candidate.score(rubric)
+            score = candidate.verified_score(rubric) if verified else candidate.score(rubric)
+            self._candidate_scores[key] = score
         return score
 
     async def _publish(self, batches: Iterable[PendingBatch | None]) -> None:

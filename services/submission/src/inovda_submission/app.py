@@ -12,6 +12,7 @@ from inovda_shared.contracts.events import (
     INTAKE_ACCEPTED,
     INTAKE_REJECTED,
     InnovationSubmitted,
+    InnovationVerified,
     IntakeAnswer,
     RegionProfileUpdated,
     UnitRegistered,
@@ -47,7 +48,13 @@ def create_app(settings: SubmissionSettings) -> FastStream:
     relay = OutboxRelay([outbox], broker, settings.outbox_relay_interval_seconds, settings.outbox_relay_grace_seconds)
     # The years scoring has a rubric for (its rubric files, read as a library): nothing else can be scored.
     service = IntakeService(
-        store, outbox, relay, clock=lambda: dt.datetime.now(dt.UTC), access=access, rubric_years=available_years()
+        store,
+        outbox,
+        relay,
+        clock=lambda: dt.datetime.now(dt.UTC),
+        access=access,
+        rubric_years=available_years(),
+        verifier_sources=settings.verifier_sources,
     )
     seal = DeadLetterSeal()
     broker.include_router(build_router(service, seal))
@@ -68,7 +75,10 @@ def create_app(settings: SubmissionSettings) -> FastStream:
         publishes=[
             (f"{INTAKE_ACCEPTED}.{{source}}", IntakeAnswer),
             (f"{INTAKE_REJECTED}.{{source}}", IntakeAnswer),
-            *((model.routing_key, model) for model in (UnitRegistered, RegionProfileUpdated, InnovationSubmitted)),
+            *(
+                (model.routing_key, model)
+                for model in (UnitRegistered, RegionProfileUpdated, InnovationSubmitted, InnovationVerified)
+            ),
         ],
     )
 

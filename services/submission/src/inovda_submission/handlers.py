@@ -15,7 +15,7 @@ from pydantic import BaseModel, WithJsonSchema
 
 from inovda_shared.consumer import routed, service_subscriber
 from inovda_shared.contracts.commands import OwnershipTransfer
-from inovda_shared.contracts.intake import InnovationReport, RegionProfile, UnitUpsert
+from inovda_shared.contracts.intake import InnovationReport, InnovationVerification, RegionProfile, UnitUpsert
 from inovda_shared.messaging import correlation_id_of, routing_key_of
 from inovda_shared.provenance import DeadLetterSeal, original_user_of
 from inovda_shared.topology import SUBMISSION_QUEUE
@@ -78,6 +78,13 @@ def build_router(service: IntakeService, seal: DeadLetterSeal) -> RabbitRouter:
         body: Annotated[bytes, documented_as(OwnershipTransfer)], delivery: Delivery
     ) -> None:
         """`ownership.transfer.v1`: the operator moves a unit or a region's profile to another source."""
+        await service.handle(delivery)
+
+    @intake(filter=routed(InnovationVerification.routing_key))
+    async def on_innovation_verification(
+        body: Annotated[bytes, documented_as(InnovationVerification)], delivery: Delivery
+    ) -> None:
+        """`innovation.verification.v1`: a verifier's review round of an innovation's latest revision."""
         await service.handle(delivery)
 
     @intake

@@ -10,12 +10,19 @@ from pydantic import BaseModel
 from inovda_shared.contracts.commands import OwnershipTransfer
 from inovda_shared.contracts.events import (
     InnovationSubmitted,
+    InnovationVerified,
     IntakeAnswer,
     Reason,
     RegionProfileUpdated,
     UnitRegistered,
 )
-from inovda_shared.contracts.intake import InnovationReport, IntakeModel, RegionProfile, UnitUpsert
+from inovda_shared.contracts.intake import (
+    InnovationReport,
+    InnovationVerification,
+    IntakeModel,
+    RegionProfile,
+    UnitUpsert,
+)
 from inovda_shared.messaging import OutgoingEvent
 from inovda_shared.outbox import Outbox, OutboxRelay
 
@@ -23,13 +30,14 @@ from .adapters.metrics import INTAKE_ANSWERS
 from .adapters.store import Saved, SubmissionStore, VersionedCollection
 from .domain.authentication import IntakeAccess, admit
 from .domain.ownership import Stored, ownership_refusal, transferred
-from .domain.records import content_hash, entity_id, message_key, unit_id
+from .domain.records import content_hash, entity_id, innovation_id, message_key, unit_id
 from .domain.validation import MODELS, Rejection, parse_intake, rubric_rejection
+from .domain.verification import ReviewRound, review_round
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-StoredModel = UnitUpsert | RegionProfile | InnovationReport
+StoredModel = UnitUpsert | RegionProfile | InnovationReport | ReviewRound
 
 KNOWN_UNITS_KEPT = 50_000  # a few MB; far more than any region registers
 
@@ -53,6 +61,7 @@ class IntakeService:
         *,
         access: IntakeAccess,
         rubric_years: Collection[int],
+        verifier_sources: Collection[str] = ("portal",),
     ) -> None:
         self._store = store
         self._outbox = outbox
@@ -60,6 +69,7 @@ class IntakeService:
         self._clock = clock
         self._access = access
         self._rubric_years = frozenset(rubric_years)
+        self._verifier_sources = frozenset(verifier_sources)
         self._known_units: set[str] = set()
 
     async def handle(self, delivery: IntakeDelivery) -> None:
@@ -119,6 +129,11 @@ class IntakeService:
         """What the message makes of the entity as `earlier` left it: what to store, or why not."""
         if isinstance(model, OwnershipTransfer):
             return transferred(model, earlier)
+        if isinstance(model, InnovationVerification):
+            reviewed = await self._store.innovations.latest_version(
+                innovation_id(model.innovation_source, model.external_id)
+            )
+            return review_round(model, reviewed, self._verifier_sources)
         if (refusal := ownership_refusal(model, earlier)) is not None:
             return refusal
         if isinstance(model, InnovationReport):
@@ -179,6 +194,8 @@ class IntakeService:
             return self._store.units
         if isinstance(model, RegionProfile | OwnershipTransfer):
             return self._store.profiles
+        if isinstance(model, InnovationVerification):
+            return self._store.verifications
         return self._store.innovations
 
 
@@ -235,7 +252,11 @@ class _Facts:
         events.append(self._event(answer, answer.answer_routing_key, "answer"))
         return events
 
-    def _fact(self, model: StoredModel, version: int) -> UnitRegistered | RegionProfileUpdated | InnovationSubmitted:
+    def _fact(
+        self, model: StoredModel, version: int
+    ) -> UnitRegistered | RegionProfileUpdated | InnovationSubmitted | InnovationVerified:
+        if isinstance(model, ReviewRound):
+            return model.announced(version, self.now)
         if isinstance(model, UnitUpsert):
             return UnitRegistered(version=version, unit=model, registered_at=self.now)
         if isinstance(model, RegionProfile):

@@ -13,3 +13,6 @@ class SubmissionSettings(ServiceSettings):
     # "on": the service does not start without both mappings. "off", explicitly: intake is not authenticated
     # (tests and the local demo with the broker's default user).
     intake_auth: str = "on"
+    # The sources whose review rounds (`innovation.verification.v1`) are taken: the portal, whose pages check
+    # the verifier's account and regions. Never the systems that report innovations (no self-certification).
+    verifier_sources: tuple[str, ...] = ("portal",)

@@ -105,6 +105,7 @@ class IndicatorScore(BaseModel):
     level: int
     score: float
     has_evidence: bool
+    name: str | None = None  # the indicator's name in the year's rubric (so that no reader needs the rubric)
 
 
 class IndicatorImprovement(BaseModel):
@@ -117,6 +118,71 @@ class IndicatorImprovement(BaseModel):
     level: int  # 0: not filled
     has_evidence: bool
     points: int
+
+
+class VerifiedDecision(BaseModel):
+    """A verifier's decision on one indicator, with what it judged: the claim's level and fingerprint
+    (`inovda_shared.contracts.intake.claim_fingerprint`) in the revision it was made on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    decision: Literal["accepted", "accepted_lower", "not_accepted"]
+    level: int | None = None
+    reason: str | None = None
+    note: str | None = None
+    judged_level: int
+    judged_fingerprint: str
+    revision: int  # the revision it was made on
+    round: int  # the review round (the verification's version)
+    verifier: str
+
+
+class EligibilityVerdict(BaseModel):
+    """A verifier's decision on one eligibility item (design, stage, applied_on, mandatory), with what it
+    judged (`inovda_shared.contracts.intake.eligibility_fingerprints`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    decision: Literal["accepted", "not_accepted"]
+    reason: str | None = None
+    note: str | None = None
+    judged_fingerprint: str
+    revision: int
+    round: int
+    verifier: str
+
+
+class InnovationVerified(Event):
+    """A review round stored by the intake: its decisions, each with what it judged."""
+
+    routing_key: ClassVar[str] = "innovation.verified"
+
+    version: int  # the round's number for this innovation
+    source: str
+    external_id: str
+    region_code: str
+    unit_code: str
+    year: int
+    revision: int
+    verifier: str
+    indicators: dict[str, VerifiedDecision]
+    eligibility: dict[str, EligibilityVerdict] = {}
+    note: str | None = None
+    verified_at: dt.datetime
+
+
+class Review(BaseModel):
+    """Where the verification of one innovation (or of a region) stands."""
+
+    model_config = ConfigDict(frozen=True)
+
+    decided: int  # indicators with a decision that still holds
+    total: int  # indicators claimed
+    round: int = 0  # the last review round taken into account (0: none)
+
+    @property
+    def share(self) -> float:
+        return self.decided / self.total if self.total else 0.0
 
 
 class InnovationScored(Event):
@@ -134,6 +200,14 @@ class InnovationScored(Event):
     eligible: bool
     ineligible_reasons: list[str]
     top_improvements: list[IndicatorImprovement] = []
+    # The verified figures: the accepted levels only (an indicator not reviewed or not accepted counts 0).
+    verified_maturity: float | None = None
+    verified_eligible: bool | None = None
+    verified_ineligible_reasons: list[str] = []
+    review: Review | None = None
+    decisions: dict[str, VerifiedDecision] = {}  # the decisions that hold for this revision
+    points_lost: float = 0  # the maturity points the decisions took away (not those still to review)
+    reviewed_round: int = 0  # the review round this event reports (0: scored for a new revision)
 
 
 class PathStep(BaseModel):
@@ -149,6 +223,18 @@ class PathStep(BaseModel):
 
 
 Predicate = Literal["Sangat Inovatif", "Inovatif", "Kurang Inovatif", "Tidak Dapat Dinilai"]
+
+
+class VerifiedIndex(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    spd: float
+    n: int
+    average_maturity: float
+    count_score: float
+    iid: float
+    predicate: Predicate
+    points_at_risk: float  # claimed IID minus verified IID
 
 
 class RegionIndexUpdated(Event):
@@ -171,6 +257,10 @@ class RegionIndexUpdated(Event):
     assumed: list[str]
     next_predicate: Predicate | None = None
     path: list[PathStep]
+    # The verified index (the accepted levels only), once the region has started verifying.
+    verified: VerifiedIndex | None = None
+    review: Review | None = None
+    path_on: Literal["claimed", "verified"] = "claimed"  # verified once the region has started verifying
 
 
 class UnitComplianceUpdated(Event):
@@ -218,6 +308,7 @@ EVENT_MODELS: dict[str, type[Event]] = {
         UnitRegistered,
         RegionProfileUpdated,
         InnovationSubmitted,
+        InnovationVerified,
         InnovationScored,
         RegionIndexUpdated,
         UnitComplianceUpdated,

@@ -22,7 +22,7 @@ def _single_line(value: str) -> str:
     return value
 
 
-def _multi_line(value: str) -> str:
+def multi_line_text(value: str) -> str:
     if _CONTROL_EXCEPT_NEWLINES.search(value):
         raise PydanticCustomError("control_character", "must not contain control characters")
     return value
@@ -57,7 +57,7 @@ RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{2}(\.\d{2}){0,3}$")]
 UnitCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_single_line)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(_single_line)]
-LongText = Annotated[str, StringConstraints(min_length=1, max_length=50_000), AfterValidator(_multi_line)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=50_000), AfterValidator(multi_line_text)]
 Email = Annotated[str, AfterValidator(_email)]
 WebUri = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_web_uri)]
 Year = Annotated[int, Field(ge=2000, le=2100)]

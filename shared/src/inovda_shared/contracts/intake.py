@@ -4,21 +4,38 @@ Strict: no type coercion (`"3"` is not a level), unknown fields are errors, stri
 """
 
 import datetime as dt
-from typing import Annotated, ClassVar
+import hashlib
+import json
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
-from .fields import Email, ExternalId, Level, LongText, Name, RegionCode, Source, UnitCode, WebUri, Year
+from .fields import (
+    Email,
+    ExternalId,
+    Level,
+    LongText,
+    Name,
+    RegionCode,
+    Source,
+    UnitCode,
+    WebUri,
+    Year,
+    multi_line_text,
+)
 from .vocabulary import (
     BENEFIT_INDICATOR_ID,
     GOVERNMENT_AFFAIRS,
     SID_INDICATOR_IDS,
     SPD_INDICATOR_IDS,
     BenefitBasis,
+    DecisionKind,
+    EligibilityItem,
     Initiator,
     InnovationForm,
     InnovationType,
+    NotAcceptedReason,
     Stage,
     UnitKind,
 )
@@ -164,15 +181,114 @@ class InnovationReport(IntakeModel):
         return {"external_id": self.external_id}
 
 
+Note = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(multi_line_text)]
+
+
+def _reasoned(decision: str, reason: str | None, note: str | None) -> None:
+    if decision == "not_accepted" and reason is None:
+        raise PydanticCustomError("missing", "a decision not_accepted needs its reason", {"field": "reason"})
+    if decision != "not_accepted" and reason is not None:
+        raise PydanticCustomError("unknown_field", "only a decision not_accepted has a reason", {"field": "reason"})
+    if reason == "other" and note is None:
+        raise PydanticCustomError("missing", "the reason 'other' needs a note saying what it is", {"field": "note"})
+
+
+class IndicatorDecision(BaseModel):
+    """One indicator of one revision, as the verifier judged its evidence."""
+
+    model_config = IntakeModel.model_config
+
+    decision: DecisionKind
+    level: Level | None = None  # accepted_lower: the level accepted, below the claimed one
+    reason: NotAcceptedReason | None = None
+    note: Note | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "IndicatorDecision":
+        _reasoned(self.decision, self.reason, self.note)
+        if self.decision == "accepted_lower" and self.level is None:
+            raise PydanticCustomError("missing", "accepted_lower needs the level accepted", {"field": "level"})
+        if self.decision != "accepted_lower" and self.level is not None:
+            raise PydanticCustomError("unknown_field", "only accepted_lower names a level", {"field": "level"})
+        return self
+
+
+class EligibilityDecision(BaseModel):
+    model_config = IntakeModel.model_config
+
+    decision: Literal["accepted", "not_accepted"]
+    reason: NotAcceptedReason | None = None
+    note: Note | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "EligibilityDecision":
+        _reasoned(self.decision, self.reason, self.note)
+        return self
+
+
+class InnovationVerification(IntakeModel):
+    """One review round of one revision of an innovation: the verifier's decision on some or all of its SID
+    indicators (and, if need be, its eligibility items), indicator by indicator. A later round on the same
+    revision replaces the decisions it names; a new revision keeps the decisions on indicators it left
+    unchanged (same level, same evidence) and resets the others."""
+
+    routing_key: ClassVar[str] = "innovation.verification.v1"
+
+    innovation_source: Source  # the source that reported the innovation (its `external_id` is that source's)
+    external_id: ExternalId
+    revision: Annotated[int, Field(ge=1)]
+    year: Year
+    verifier: Name  # who decided (the verifier's account), kept with the decision's history
+    indicators: Annotated[dict[SidIndicatorId, IndicatorDecision], Field(max_length=20)] = {}
+    eligibility: dict[EligibilityItem, EligibilityDecision] = {}
+    note: Note | None = None
+
+    @model_validator(mode="after")
+    def _decides_something(self) -> "InnovationVerification":
+        if not self.indicators and not self.eligibility:
+            raise PydanticCustomError(
+                "missing", "a review round decides at least one indicator", {"field": "indicators"}
+            )
+        return self
+
+    def key(self) -> dict[str, str | int]:
+        return {"innovation_source": self.innovation_source, "external_id": self.external_id, "revision": self.revision}
+
+
+def claim_fingerprint(claim: IndicatorClaim) -> str:
+    """What a decision on an indicator judged (its level, basis and evidence): a new revision whose claim has
+    another fingerprint resets the decision."""
+    judged = [claim.level, claim.basis, sorted((item.title, item.uri) for item in claim.evidence)]
+    return hashlib.sha256(json.dumps(judged, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def eligibility_fingerprints(report: InnovationReport) -> dict[str, str]:
+    """What a decision on each eligibility item judged: the design, the stage, the dates, the mandatory
+    indicators' claims (the last by `claim_fingerprint`, as each indicator's own decision is)."""
+    judged: dict[str, object] = {
+        "design": report.design,
+        "stage": report.stage,
+        "applied_on": report.applied_on.isoformat() if report.applied_on else None,
+        "mandatory": sorted((key, claim_fingerprint(claim)) for key, claim in report.indicators.items()),
+    }
+    return {
+        item: hashlib.sha256(json.dumps(value, separators=(",", ":")).encode()).hexdigest()[:16]
+        for item, value in judged.items()
+    }
+
+
 INTAKE_MODELS: dict[str, type[IntakeModel]] = {
-    model.routing_key: model for model in (UnitUpsert, RegionProfile, InnovationReport)
+    model.routing_key: model for model in (UnitUpsert, RegionProfile, InnovationReport, InnovationVerification)
 }
 
 __all__ = [
     "INTAKE_MODELS",
+    "EligibilityDecision",
     "Evidence",
     "IndicatorClaim",
+    "IndicatorDecision",
     "InnovationReport",
+    "InnovationVerification",
     "IntakeModel",
     "RegionProfile",
     "UnitUpsert",

@@ -95,3 +95,30 @@ SUPPORT_FUNCTIONS: tuple[str, ...] = (
 GOVERNMENT_AFFAIRS: frozenset[str] = frozenset(
     BASIC_SERVICE_AFFAIRS + OTHER_MANDATORY_AFFAIRS + OPTIONAL_AFFAIRS + SUPPORT_FUNCTIONS
 )
+
+# A verifier's decisions (`innovation.verification.v1`), in the words units read on every page and email.
+DecisionKind = Literal["accepted", "accepted_lower", "not_accepted"]
+DECISION_LABELS: dict[str, str] = {
+    "accepted": "Diterima",
+    "accepted_lower": "Diterima pada level lebih rendah",
+    "not_accepted": "Tidak diterima",
+}
+# Why evidence is not accepted: a closed list, so that every unit reads the same words for the same finding.
+NotAcceptedReason = Literal[
+    "evidence_missing", "evidence_unreadable", "evidence_does_not_support_level", "wrong_indicator", "other"
+]
+NOT_ACCEPTED_REASON_LABELS: dict[str, str] = {
+    "evidence_missing": "data dukung tidak ada",
+    "evidence_unreadable": "data dukung tidak dapat dibuka atau dibaca",
+    "evidence_does_not_support_level": "data dukung tidak mendukung level yang diklaim",
+    "wrong_indicator": "data dukung bukan untuk indikator ini",
+    "other": "alasan lain",
+}
+# The eligibility items a verifier may mark: the design's length, the stage, the dates, the mandatory indicators.
+EligibilityItem = Literal["design", "stage", "applied_on", "mandatory"]
+ELIGIBILITY_ITEM_LABELS: dict[str, str] = {
+    "design": "Rancang bangun",
+    "stage": "Tahapan inovasi",
+    "applied_on": "Tanggal mulai penerapan",
+    "mandatory": "Indikator wajib",
+}

@@ -15,6 +15,7 @@ from .emails import (
     rejection_emails,
     rejection_recipient,
     reminder_emails,
+    review_emails,
     score_emails,
     weekly_digest_emails,
 )
@@ -22,7 +23,7 @@ from .improvements import Improvement, improvements_from_event
 from .model import EmailKind, EmailMessage, RegionContact, UnitContact
 from .reasons import EXPLANATIONS, ExplainedReason, explain
 from .rendering import RenderedBody, Renderer
-from .schedule import FINAL_STAGE_ID, ReminderSchedule, ReminderStage, reminders_due
+from .schedule import FINAL_STAGE_ID, ReminderSchedule, ReminderStage, region_schedule, reminders_due
 
 __all__ = [
     "EXPLANATIONS",
@@ -50,10 +51,12 @@ __all__ = [
     "predicate_change_emails",
     "predicate_changed",
     "receipt_emails",
+    "region_schedule",
     "rejection_emails",
     "rejection_recipient",
     "reminder_emails",
     "reminders_due",
+    "review_emails",
     "score_emails",
     "weekly_digest_emails",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from inovda_shared.contracts.events import OPERATOR_SOURCE, InnovationScored, IntakeAnswer, RegionIndexUpdated
 from inovda_shared.contracts.intake import InnovationReport, RegionProfile, UnitUpsert
-from inovda_shared.contracts.vocabulary import UNIT_KIND_LABELS
+from inovda_shared.contracts.vocabulary import DECISION_LABELS, NOT_ACCEPTED_REASON_LABELS, UNIT_KIND_LABELS
 from inovda_shared.indonesian import format_date, format_number, format_points
 
 from .formatting import one_line, shorten, subject_line
@@ -151,6 +151,88 @@ def score_emails(event: InnovationScored, unit: UnitContact | None, renderer: Re
         renderer,
         about=unit,
         source=event.source,
+    )
+
+
+# --- Review: what the verifier did not accept in one round ------------------------------------------
+
+_REASON_FIXES = {
+    "evidence_missing": "unggah data dukung untuk indikator ini",
+    "evidence_unreadable": "pastikan tautan data dukung dapat dibuka tanpa masuk akun dan berkasnya terbaca",
+    "evidence_does_not_support_level": (
+        "lengkapi data dukung yang membuktikan level yang diklaim, atau turunkan klaim ke level yang didukung"
+    ),
+    "wrong_indicator": "ganti dengan data dukung untuk indikator ini",
+    "other": "perbaiki sesuai catatan pemverifikasi",
+}
+
+
+@dataclass(frozen=True)
+class ReviewFinding:
+    """An indicator whose claim did not fully count: what was decided, why, and how to fix it."""
+
+    indicator_id: str
+    name: str
+    decision: str
+    reason: str | None
+    note: str | None
+    fix: str
+
+
+def review_findings(event: InnovationScored) -> list[ReviewFinding]:
+    """The decisions of the event's round that took points away, in indicator order."""
+    findings = []
+    for indicator_id, decided in sorted(event.decisions.items(), key=lambda item: int(item[0])):
+        if decided.round != event.reviewed_round or decided.decision == "accepted":
+            continue
+        score = event.indicators.get(indicator_id)
+        name = (score.name if score else None) or f"indikator {indicator_id}"
+        if decided.decision == "accepted_lower":
+            decision = f"diterima pada level {decided.level} (diklaim level {decided.judged_level})"
+            fix = f"tambahkan data dukung untuk level {decided.judged_level} bila ada, lalu kirim revisi"
+        else:
+            decision = DECISION_LABELS[decided.decision].lower()
+            fix = _REASON_FIXES.get(decided.reason or "other", _REASON_FIXES["other"]) + ", lalu kirim revisi"
+        reason = NOT_ACCEPTED_REASON_LABELS.get(decided.reason, decided.reason) if decided.reason else None
+        findings.append(ReviewFinding(indicator_id, name, decision, reason, decided.note, fix))
+    return findings
+
+
+def review_emails(
+    event: InnovationScored, unit: UnitContact | None, deadline: dt.date, renderer: Renderer
+) -> list[EmailMessage]:
+    """One per review round of an innovation, to the unit and its mentors: what the verifier did not accept
+    and why, how to fix it before the region's deadline, and the figures as verified. Nothing for a score
+    that reports no round, or when `unit` is not the event's unit."""
+    if not event.reviewed_round or unit is None or not unit.is_unit(event.region_code, event.unit_code):
+        return []
+    title = one_line(event.title)
+    findings = review_findings(event)
+    review = event.review
+    undecided = review.total - review.decided if review else 0
+    return _email(
+        "review",
+        f"review:{_key_part(event.source)}/{_key_part(event.external_id)}:v{event.reviewed_round}",
+        recipients(unit.emails, unit.mentor_emails),
+        f'Hasil verifikasi inovasi "{_in_subject(title)}": '
+        + (f"{len(findings)} indikator perlu diperbaiki" if findings else "data dukung diterima"),
+        {
+            "unit_name": unit.name,
+            "title": title,
+            "revision": event.revision,
+            "round": event.reviewed_round,
+            "year": event.year,
+            "findings": findings,
+            "undecided": undecided,
+            "maturity": event.maturity,
+            "verified_maturity": event.verified_maturity or 0,
+            "verified_eligible": bool(event.verified_eligible),
+            "verified_reasons": event.verified_ineligible_reasons,
+            "points_lost": event.points_lost,
+            "deadline": format_date(deadline),
+        },
+        renderer,
+        about=unit,
     )
 
 

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-EmailKind = Literal["receipt", "rejection", "score", "reminder", "predicate_change", "weekly_digest"]
+EmailKind = Literal["receipt", "rejection", "score", "review", "reminder", "predicate_change", "weekly_digest"]
 
 # The contract already admits only header-safe addresses; contacts may come from anywhere, so check again.
 _SAFE_ADDRESS = re.compile(r"[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[a-z0-9-]+(\.[a-z0-9-]+)+")

@@ -12,6 +12,7 @@ nothing more is sent that year, even if the region later moves its deadline.
 """
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 FINAL_STAGE_ID = "final"
@@ -99,3 +100,8 @@ def _default_dates(deadline: dt.date) -> list[dt.date]:
         weekly.append(day)
         day += WEEK
     return [day for day in fixed if day < weekly_from] + weekly
+
+
+def region_schedule(schedules: Mapping[str, ReminderSchedule], region_code: str, year: int) -> ReminderSchedule:
+    """The region-year's own schedule (by "region_code/year"), or the default rule."""
+    return schedules.get(f"{region_code}/{year}") or ReminderSchedule.default(year)

@@ -1,8 +1,10 @@
 """Who may see and do what in the portal. Every page and form asks these rules, on the server.
 
-- `admin`: an innovation office (BRIDA): everything in its regions.
+- `admin`: an innovation office (BRIDA): everything in its regions, the review included.
 - `mentor`: a member of the mentoring team (tim pendampingan): its regions' overview and what-if, and the
   units whose `mentor_emails` name its email address.
+- `verifier`: a verifier of the innovation office: its regions' pages (read-only) and the review of every
+  innovation in them (the review queue, one decision per indicator).
 - `unit`: a unit's operator: its own unit (pages, report form), nothing else.
 
 What an account may not see does not exist for it: the pages answer 404, never "forbidden", so that a URL
@@ -19,11 +21,12 @@ from inovda_shared.contracts.fields import RegionCode, UnitCode
 
 from .model import UnitEntry
 
-Role = Literal["admin", "mentor", "unit"]
-ROLES: tuple[Role, ...] = ("admin", "mentor", "unit")
+Role = Literal["admin", "mentor", "verifier", "unit"]
+ROLES: tuple[Role, ...] = ("admin", "mentor", "verifier", "unit")
 ROLE_LABELS: dict[Role, str] = {
     "admin": "Admin kantor inovasi",
     "mentor": "Tim pendampingan",
+    "verifier": "Pemverifikasi",
     "unit": "Operator unit",
 }
 
@@ -81,13 +84,18 @@ class Account(BaseModel):
 
 def may_view_region(account: Account, region_code: str) -> bool:
     """The region's overview, its compliance table and its what-if."""
-    return account.role in ("admin", "mentor") and region_code in account.regions
+    return account.role in ("admin", "mentor", "verifier") and region_code in account.regions
+
+
+def may_verify(account: Account, region_code: str) -> bool:
+    """Decide on the evidence of the region's innovations: its verifiers and its office."""
+    return account.role in ("admin", "verifier") and region_code in account.regions
 
 
 def may_view_unit(account: Account, region_code: str, unit: UnitEntry) -> bool:
     if region_code not in account.regions:
         return False
-    if account.role == "admin":
+    if account.role in ("admin", "verifier"):
         return True
     if account.role == "mentor":
         return account.email is not None and account.email in unit.mentor_emails
@@ -96,7 +104,7 @@ def may_view_unit(account: Account, region_code: str, unit: UnitEntry) -> bool:
 
 def may_report_for(account: Account, region_code: str, unit: UnitEntry) -> bool:
     """Report or revise an innovation of this unit: its operator, or its region's office."""
-    if account.role == "mentor":
+    if account.role in ("mentor", "verifier"):
         return False
     return may_view_unit(account, region_code, unit)
 

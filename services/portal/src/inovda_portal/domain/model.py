@@ -12,7 +12,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from inovda_scoring.domain import Contribution
-from inovda_shared.contracts.events import IndicatorImprovement, IndicatorScore, PathStep, Predicate, Reason
+from inovda_shared.contracts.events import (
+    EligibilityVerdict,
+    IndicatorImprovement,
+    IndicatorScore,
+    PathStep,
+    Predicate,
+    Reason,
+    Review,
+    VerifiedDecision,
+    VerifiedIndex,
+)
 
 
 class _Frozen(BaseModel):
@@ -64,6 +74,11 @@ class IndexSnapshot(_Frozen):
     next_predicate: Predicate | None
     assumed: tuple[str, ...] = ()
     path: tuple[PathStep, ...] = ()
+    # Once the region verifies: the index of the accepted levels only, the review's progress, and the path
+    # planned on the verified figure.
+    verified: VerifiedIndex | None = None
+    review: Review | None = None
+    path_on: str = "claimed"
 
     @property
     def sid(self) -> float:
@@ -80,8 +95,24 @@ class UnitCounts(_Frozen):
     compliant: bool
 
 
+class Verified(_Frozen):
+    """A revision as verified (`innovation.scored`'s verified figures): what counts of it, and how far its
+    review has come."""
+
+    reviewed_round: int = 0
+    maturity: float = 0
+    eligible: bool = False
+    review: Review = Review(decided=0, total=0)
+    points_lost: float = 0
+
+    @property
+    def waiting(self) -> bool:
+        """Some claimed indicator still has no decision that holds."""
+        return self.review.decided < self.review.total
+
+
 class InnovationSummary(_Frozen):
-    """An innovation of the region-year in a line: enough for the unit page and the what-if."""
+    """An innovation of the region-year in a line: enough for the unit page, the what-if and the review queue."""
 
     source: str
     external_id: str
@@ -94,6 +125,7 @@ class InnovationSummary(_Frozen):
     eligible: bool | None = None
     # Its latest revision's contribution to the region, computed with scoring's own rules (None: no rubric).
     contribution: Contribution | None = None
+    verified: Verified | None = None  # None: not scored yet
 
     @property
     def key(self) -> str:
@@ -106,6 +138,7 @@ class EarlyScore(_Frozen):
     revision: int
     maturity: float
     eligible: bool
+    verified: Verified | None = None
 
 
 class RegionYear(_Frozen):
@@ -131,6 +164,9 @@ class ScoreEntry(_Frozen):
     indicators: dict[str, IndicatorScore]
     ineligible_reasons: tuple[str, ...]
     top_improvements: tuple[IndicatorImprovement, ...] = ()
+    verified: Verified = Verified()
+    verified_reasons: tuple[str, ...] = ()
+    decisions: dict[str, VerifiedDecision] = {}  # those that hold for this revision
 
 
 class RevisionEntry(_Frozen):
@@ -148,10 +184,23 @@ class AnswerEntry(_Frozen):
 
     message_id: str | None
     status: AnswerStatus
-    revision: int | None
+    revision: int | None  # of a review round: its round number
     unchanged: bool
     reasons: tuple[Reason, ...]
     received_at: dt.datetime
+    kind: Literal["report", "review"] = "report"
+
+
+class ReviewEntry(_Frozen):
+    """One review round (`innovation.verified`): who decided what on which revision, and when."""
+
+    round: int
+    revision: int
+    verifier: str
+    at: dt.datetime
+    indicators: dict[str, VerifiedDecision]
+    eligibility: dict[str, EligibilityVerdict] = {}
+    note: str | None = None
 
 
 class InnovationRecord(_Frozen):
@@ -162,6 +211,7 @@ class InnovationRecord(_Frozen):
     unit_code: str | None = None
     revisions: dict[int, RevisionEntry] = {}
     answers: tuple[AnswerEntry, ...] = ()
+    reviews: tuple[ReviewEntry, ...] = ()  # oldest first
 
     @property
     def latest(self) -> RevisionEntry | None:

@@ -11,6 +11,7 @@ from inovda_scoring.domain import UnknownRubricYear, load_rubric, score_innovati
 from inovda_shared.contracts.events import (
     InnovationScored,
     InnovationSubmitted,
+    InnovationVerified,
     IntakeAnswer,
     NotificationFailed,
     NotificationSent,
@@ -19,6 +20,7 @@ from inovda_shared.contracts.events import (
     UnitComplianceUpdated,
     UnitRegistered,
 )
+from inovda_shared.contracts.intake import InnovationVerification
 
 from .model import (
     AnswerEntry,
@@ -30,11 +32,13 @@ from .model import (
     InnovationSummary,
     RegionDirectory,
     RegionYear,
+    ReviewEntry,
     RevisionEntry,
     ScoreEntry,
     UnitActivity,
     UnitCounts,
     UnitEntry,
+    Verified,
     innovation_key,
 )
 
@@ -105,6 +109,9 @@ def index_updated(region: RegionYear, event: RegionIndexUpdated, at: dt.datetime
             next_predicate=event.next_predicate,
             assumed=tuple(event.assumed),
             path=tuple(event.path),
+            verified=event.verified,
+            review=event.review,
+            path_on=event.path_on,
         )
     return region.model_copy(update=update)
 
@@ -142,19 +149,35 @@ def record_submitted(record: InnovationRecord, event: InnovationSubmitted) -> In
     )
 
 
+def verified_of(event: InnovationScored) -> Verified:
+    return Verified(
+        reviewed_round=event.reviewed_round,
+        maturity=event.verified_maturity or 0,
+        eligible=bool(event.verified_eligible),
+        review=event.review or Verified().review,
+        points_lost=event.points_lost,
+    )
+
+
 def record_scored(record: InnovationRecord, event: InnovationScored) -> InnovationRecord | None:
-    """The score onto its revision (kept on a bare entry when it overtook the revision)."""
+    """The score onto its revision (kept on a bare entry when it overtook the revision); a revision is scored
+    again for each review round, and only a later round's score replaces an earlier one."""
     score = ScoreEntry(
         maturity=event.maturity,
         eligible=event.eligible,
         indicators=dict(event.indicators),
         ineligible_reasons=tuple(event.ineligible_reasons),
         top_improvements=tuple(event.top_improvements),
+        verified=verified_of(event),
+        verified_reasons=tuple(event.verified_ineligible_reasons),
+        decisions=dict(event.decisions),
     )
     revision = record.revisions.get(event.revision)
     if revision is None:
         revision = RevisionEntry(revision=event.revision, submitted_at=UNKNOWN_TIME, report={})
     if revision.score == score:
+        return None
+    if revision.score is not None and revision.score.verified.reviewed_round > event.reviewed_round:
         return None
     return record.model_copy(
         update={"revisions": {**record.revisions, event.revision: revision.model_copy(update={"score": score})}}
@@ -176,6 +199,7 @@ def region_submitted(region: RegionYear, event: InnovationSubmitted) -> RegionYe
     early = region.early_scores.get(key)
     score = early if early is not None and early.revision == event.revision else None
     summary = InnovationSummary(
+        verified=score.verified if score else None,
         source=report.source,
         external_id=report.external_id,
         unit_code=report.unit_code,
@@ -205,18 +229,53 @@ def region_scored(region: RegionYear, event: InnovationScored) -> RegionYear | N
     summary = region.innovations.get(key)
     if summary is not None and summary.revision > event.revision:
         return None  # a newer revision counts: this score is of the past
+    verified = verified_of(event)
     if summary is not None and summary.revision == event.revision:
-        if summary.scored_revision == event.revision:
+        if summary.scored_revision == event.revision and _not_later(verified, summary.verified):
             return None
         scored = summary.model_copy(
-            update={"scored_revision": event.revision, "maturity": event.maturity, "eligible": event.eligible}
+            update={
+                "scored_revision": event.revision,
+                "maturity": event.maturity,
+                "eligible": event.eligible,
+                "verified": verified,
+            }
         )
         return region.model_copy(update={"innovations": {**region.innovations, key: scored}})
     known_early = region.early_scores.get(key)
-    if known_early is not None and known_early.revision >= event.revision:
+    if known_early is not None and (known_early.revision, _round(known_early.verified)) >= (
+        event.revision,
+        event.reviewed_round,
+    ):
         return None  # that one, or a newer revision's, is kept already
-    early = EarlyScore(revision=event.revision, maturity=event.maturity, eligible=event.eligible)
+    early = EarlyScore(revision=event.revision, maturity=event.maturity, eligible=event.eligible, verified=verified)
     return region.model_copy(update={"early_scores": {**region.early_scores, key: early}})
+
+
+def _round(verified: Verified | None) -> int:
+    return verified.reviewed_round if verified is not None else -1
+
+
+def _not_later(verified: Verified, known: Verified | None) -> bool:
+    """Whether a score's verified figures are no later than those kept (a repeat, or an older round's)."""
+    return known is not None and verified.reviewed_round <= known.reviewed_round
+
+
+def record_verified(record: InnovationRecord, event: InnovationVerified) -> InnovationRecord | None:
+    """A review round into the innovation's history of decisions."""
+    if any(entry.round == event.version for entry in record.reviews):
+        return None
+    entry = ReviewEntry(
+        round=event.version,
+        revision=event.revision,
+        verifier=event.verifier,
+        at=event.verified_at,
+        indicators=dict(event.indicators),
+        eligibility=dict(event.eligibility),
+        note=event.note,
+    )
+    reviews = tuple(sorted((*record.reviews, entry), key=lambda item: item.round))
+    return record.model_copy(update={"reviews": reviews})
 
 
 def innovation_answered(record: InnovationRecord, answer: IntakeAnswer) -> InnovationRecord | None:
@@ -229,6 +288,7 @@ def innovation_answered(record: InnovationRecord, answer: IntakeAnswer) -> Innov
         unchanged=answer.unchanged,
         reasons=tuple(answer.reasons),
         received_at=answer.received_at,
+        kind="review" if answer.intake_routing_key == InnovationVerification.routing_key else "report",
     )
     answers = (*record.answers, entry)[-ANSWERS_KEPT:]
     update: dict[str, object] = {"answers": answers}

@@ -8,3 +8,4 @@ SCORINGS = Counter("inovda_scorings", "Innovation revisions scored", ["eligible"
 INDEX_ANNOUNCEMENTS = Counter(
     "inovda_index_recomputations", "Region indexes recomputed and announced because they changed", registry=REGISTRY
 )
+REVIEW_ROUNDS = Counter("inovda_review_rounds", "Review rounds taken into the verified figures", registry=REGISTRY)

@@ -29,8 +29,9 @@ from ..domain import Contribution, RegionTotals, TotalsDelta
 from ..domain.compliance import ComplianceChange, UnitCounts
 from ..domain.journal import Journal
 from ..domain.placement import Placement, region_key
-from ..domain.region import Candidate, Region, RegionChange, member_id
+from ..domain.region import Candidate, Region, RegionChange, ReviewTally, member_id
 from ..domain.revision import ScoredRevision
+from ..domain.verification import Fingerprints, Verification, Verified
 
 
 def packed(value: Any) -> bytes:
@@ -67,10 +68,18 @@ def _revision_fields(revision: ScoredRevision) -> Document:
         "contribution": revision.contribution.model_dump(mode="json"),
         "potential": revision.potential,
         "detail": dict(revision.detail),
+        "fingerprints": revision.fingerprints.to_json(),
+        "verification": revision.verification.to_json(),
+        "verified": revision.verified.to_json(),
+        "reviewed_round": revision.reviewed_round,
     }
 
 
-def _revision_of(fields: Mapping[str, Any], detail: Mapping[str, Any], scored_at: Any) -> ScoredRevision:
+def _revision_of(
+    fields: Mapping[str, Any], detail: Mapping[str, Any], scored_at: Any, verifying: Mapping[str, Any]
+) -> ScoredRevision:
+    """`verifying`: the fingerprints, verification and verified figures, as JSON (none for a document stored
+    before verification existed: nothing of it decided)."""
     previous = fields.get("previous_placement")
     return ScoredRevision(
         source=fields["source"],
@@ -85,16 +94,33 @@ def _revision_of(fields: Mapping[str, Any], detail: Mapping[str, Any], scored_at
         potential=fields.get("potential", 0),
         detail=detail,
         scored_at=scored_at,
+        fingerprints=Fingerprints.from_json(verifying.get("fingerprints")),
+        verification=Verification.from_json(verifying.get("verification")),
+        verified=Verified.from_json(verifying.get("verified")),
+        reviewed_round=fields.get("reviewed_round", 0),
     )
+
+
+_VERIFYING = ("fingerprints", "verification", "verified")
 
 
 def innovation_document(revision: ScoredRevision) -> Document:
     fields = _revision_fields(revision)
-    return {**fields, "detail": packed(fields["detail"]), "scored_at": revision.scored_at}
+    verifying = {name: fields.pop(name) for name in _VERIFYING}
+    return {
+        **fields,
+        "detail": packed(fields["detail"]),
+        "verifying": packed(verifying),
+        # Beside the claimed figures, for reports.
+        "verified_maturity": revision.verified.maturity,
+        "verified_eligible": revision.verified.eligible,
+        "scored_at": revision.scored_at,
+    }
 
 
 def revision_of(document: Mapping[str, Any]) -> ScoredRevision:
-    return _revision_of(document, unpacked(document["detail"]), document["scored_at"])
+    verifying = unpacked(document.get("verifying"), {})
+    return _revision_of(document, unpacked(document["detail"]), document["scored_at"], verifying)
 
 
 def journal_document(journal: Journal) -> Document:
@@ -127,7 +153,7 @@ def journal_of(document: Mapping[str, Any]) -> Journal:
     return Journal(
         document["region"],
         document["seq"],
-        _revision_of(innovation, innovation["detail"], document["scored_at"]),
+        _revision_of(innovation, innovation["detail"], document["scored_at"], innovation),
         tuple(
             ComplianceChange(placement_of(change["placement"]), change["innovations"], change["eligible"])
             for change in content["compliance"]
@@ -138,7 +164,14 @@ def journal_of(document: Mapping[str, Any]) -> Journal:
 
 
 def candidate_of(entry: Mapping[str, Any]) -> Candidate:
-    return Candidate(entry["member"], entry["potential"], entry["revision"], entry["facts"])
+    return Candidate(
+        entry["member"],
+        entry["potential"],
+        entry["revision"],
+        entry["facts"],
+        entry.get("verified_facts"),
+        entry.get("round", 0),
+    )
 
 
 def candidates_document(candidates: Mapping[str, Candidate]) -> dict[str, Document]:
@@ -148,36 +181,58 @@ def candidates_document(candidates: Mapping[str, Candidate]) -> dict[str, Docume
             "potential": candidate.potential,
             "revision": candidate.revision,
             "facts": candidate.facts,
+            "verified_facts": candidate.verified_facts,
+            "round": candidate.round,
         }
         for member, candidate in candidates.items()
     }
 
 
+def _totals_of(document: Mapping[str, Any]) -> RegionTotals:
+    return RegionTotals(
+        sum_maturity=int(document.get("sum_maturity", 0)),
+        n=int(document.get("n", 0)),
+        affair_counts={affair: int(count) for affair, count in (document.get("affairs") or {}).items()},
+    )
+
+
 def region_of(document: Mapping[str, Any]) -> Region:
     journal = document.get("journal")
+    review = document.get("review") or {}
     return Region(
         region_code=document["region_code"],
         year=document["year"],
         version=document.get("version", 0),
         spd_levels=document.get("spd_levels") or {},
         profile_version=document.get("profile_version", 0),
-        totals=RegionTotals(
-            sum_maturity=int(document.get("sum_maturity", 0)),
-            n=int(document.get("n", 0)),
-            affair_counts={affair: int(count) for affair, count in (document.get("affairs") or {}).items()},
-        ),
+        totals=_totals_of(document),
+        verified_totals=_totals_of(document.get("verified") or {}),
+        review=ReviewTally(int(review.get("decided", 0)), int(review.get("total", 0)), int(review.get("rounds", 0))),
         candidates={member: candidate_of(entry) for member, entry in unpacked(document.get("candidates"), {}).items()},
         announced=unpacked(document.get("last")),
         journal=journal_of(journal) if journal else None,
     )
 
 
-def region_increments(delta: TotalsDelta) -> dict[str, int]:
-    """The `$inc` of a region document that applies `delta` to its totals."""
+def region_increments(delta: TotalsDelta, prefix: str = "") -> dict[str, int]:
+    """The `$inc` of a region document that applies `delta` to its totals (`prefix`: "verified.", to its
+    verified totals)."""
     return {
-        "sum_maturity": delta.sum_maturity,
-        "n": delta.n,
-        **{f"affairs.{affair}": count for affair, count in delta.affair_counts.items()},
+        f"{prefix}sum_maturity": delta.sum_maturity,
+        f"{prefix}n": delta.n,
+        **{f"{prefix}affairs.{affair}": count for affair, count in delta.affair_counts.items()},
+    }
+
+
+def change_increments(change: RegionChange) -> dict[str, int]:
+    """The `$inc` of a region document that applies one innovation's change: totals, verified totals, review."""
+    review = change.review_delta
+    return {
+        **region_increments(change.delta),
+        **region_increments(change.verified_delta, "verified."),
+        "review.decided": review.decided,
+        "review.total": review.total,
+        "review.rounds": review.rounds,
     }
 
 
@@ -230,16 +285,21 @@ class ScoringStore:
 
     async def candidates_of(self, region_code: str, year: int) -> list[Candidate]:
         """Every stored innovation of the region-year as a path candidate."""
-        projection = {"source": 1, "external_id": 1, "revision": 1, "potential": 1, "detail": 1}
-        return [
-            Candidate(
-                member_id(doc["source"], doc["external_id"]),
-                doc.get("potential", 0),
-                doc["revision"],
-                unpacked(doc["detail"])["facts"],
+        projection = {"source": 1, "external_id": 1, "revision": 1, "potential": 1, "detail": 1, "verifying": 1}
+        candidates = []
+        async for doc in self.innovations.find(_of_region(region_code, year), projection):
+            verifying = unpacked(doc.get("verifying"), {})
+            candidates.append(
+                Candidate(
+                    member_id(doc["source"], doc["external_id"]),
+                    doc.get("potential", 0),
+                    doc["revision"],
+                    unpacked(doc["detail"])["facts"],
+                    Verified.from_json(verifying.get("verified")).facts,
+                    Verification.from_json(verifying.get("verification")).round,
+                )
             )
-            async for doc in self.innovations.find(_of_region(region_code, year), projection)
-        ]
+        return candidates
 
     async def contributions_of(self, region_code: str, year: int) -> list[Contribution]:
         cursor = self.innovations.find(_of_region(region_code, year), {"contribution": 1})
@@ -272,7 +332,7 @@ class ScoringStore:
             changes["last"] = packed(region.announced)
         if region.journal is not None:
             changes["journal"] = journal_document(region.journal)
-        update = {"$set": {**changes, "version": region.version}, "$inc": region_increments(change.delta)}
+        update = {"$set": {**changes, "version": region.version}, "$inc": change_increments(change)}
         await self._update_region(region, update, create=create)
 
     async def save_profile(self, region: Region, *, create: bool) -> None:

@@ -106,7 +106,12 @@ def score_facts(facts: InnovationFacts, rubric: Rubric) -> InnovationScore:
     return InnovationScore(
         facts=facts,
         indicators={
-            indicator_id: IndicatorScore(level=claim.level, score=scores[indicator_id], has_evidence=claim.has_evidence)
+            indicator_id: IndicatorScore(
+                level=claim.level,
+                score=scores[indicator_id],
+                has_evidence=claim.has_evidence,
+                name=rubric.sid[indicator_id].name,
+            )
             for indicator_id, claim in scored.items()
         },
         maturity=sum(scores.values()),

@@ -9,18 +9,20 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Any
 
-from inovda_shared.contracts.events import RegionIndexUpdated
+from inovda_shared.contracts.events import RegionIndexUpdated, Review
 from inovda_shared.contracts.intake import RegionProfile
 
-from .index import IndexFigures, RegionTotals, TotalsDelta
+from .index import IndexFigures, RegionTotals, TotalsDelta, round_half_up
 from .journal import Journal
 from .maturity import InnovationFacts, InnovationScore, score_facts
 from .placement import region_key
 from .planner import PathPlan
 from .revision import Revised, ScoredRevision
 from .rubric import Rubric
+from .verification import Holding, verified_score
 from .whatif import RegionState
 
 
@@ -31,12 +33,15 @@ def member_id(source: str, external_id: str) -> str:
 
 @dataclass(frozen=True)
 class Candidate:
-    """An innovation the path may improve: its facts (as JSON) and how much it could still add."""
+    """An innovation the path may improve: its facts (as JSON), as claimed and as verified in its last review
+    round, and how much it could still add."""
 
     member: str
     potential: int
     revision: int
     facts: Mapping[str, Any]
+    verified_facts: Mapping[str, Any] | None = None  # None: nothing accepted yet
+    round: int = 0
 
     @classmethod
     def of(cls, revision: ScoredRevision) -> "Candidate":
@@ -45,10 +50,17 @@ class Candidate:
             revision.potential,
             revision.revision,
             revision.detail["facts"],
+            revision.verified.facts,
+            revision.verification.round,
         )
 
     def score(self, rubric: Rubric) -> InnovationScore:
         return score_facts(InnovationFacts.model_validate(self.facts), rubric)
+
+    def verified_score(self, rubric: Rubric) -> InnovationScore:
+        if self.verified_facts is None:
+            return verified_score(InnovationFacts.model_validate(self.facts), Holding(), rubric)
+        return score_facts(InnovationFacts.model_validate(self.verified_facts), rubric)
 
 
 def kept_candidates(
@@ -71,9 +83,33 @@ def by_potential(candidates: Iterable[Candidate]) -> list[Candidate]:
 
 
 @dataclass(frozen=True)
+class ReviewTally:
+    """A region's review progress: indicators with a decision that holds, indicators claimed, rounds taken in."""
+
+    decided: int = 0
+    total: int = 0
+    rounds: int = 0
+
+    def plus(self, other: "ReviewTally") -> "ReviewTally":
+        return ReviewTally(self.decided + other.decided, self.total + other.total, self.rounds + other.rounds)
+
+    def review(self) -> Review:
+        return Review(decided=self.decided, total=self.total, round=self.rounds)
+
+
+def review_delta(revised: Revised) -> ReviewTally:
+    """What the new revision changes in its region's review progress."""
+    after = revised.revision.verified.review
+    before = revised.replaced.verified.review if revised.replaced else Review(decided=0, total=0)
+    rounds = 1 if revised.revision.reviewed_round else 0
+    return ReviewTally(after.decided - before.decided, after.total - before.total, rounds)
+
+
+@dataclass(frozen=True)
 class Region:
-    """One region-year: its SPD levels, the totals of its eligible innovations, its path candidates (most
-    improvable first), what its last `region.index.updated` said, and the journal of its last change."""
+    """One region-year: its SPD levels, the totals of its eligible innovations as claimed and as verified, its
+    review progress, its path candidates (most improvable first), what its last `region.index.updated` said,
+    and the journal of its last change."""
 
     region_code: str
     year: int
@@ -81,6 +117,8 @@ class Region:
     spd_levels: Mapping[str, int] = field(default_factory=dict)
     profile_version: int = 0
     totals: RegionTotals = field(default_factory=RegionTotals)
+    verified_totals: RegionTotals = field(default_factory=RegionTotals)
+    review: ReviewTally = field(default_factory=ReviewTally)
     candidates: Mapping[str, Candidate] = field(default_factory=dict)
     announced: Mapping[str, Any] | None = None
     journal: Journal | None = None
@@ -88,6 +126,11 @@ class Region:
     @property
     def key(self) -> str:
         return region_key(self.region_code, self.year)
+
+    @property
+    def verifying(self) -> bool:
+        """Once a review round is taken in, the path plans on the verified figures."""
+        return self.review.rounds > 0
 
     def kept(self, count: int) -> list[Candidate]:
         """The first `count` of the kept candidates."""
@@ -97,18 +140,28 @@ class Region:
         """The region as the path sees it, with these of its innovations."""
         return RegionState(spd_levels=dict(self.spd_levels), totals=self.totals, innovations=tuple(innovations))
 
+    def verified_state(self, innovations: Iterable[InnovationScore]) -> RegionState:
+        """The region as verified, with these of its innovations as verified."""
+        return RegionState(
+            spd_levels=dict(self.spd_levels), totals=self.verified_totals, innovations=tuple(innovations)
+        )
+
     def counting(self, revised: Revised, keep: int) -> "RegionChange":
         """The region once the new revision replaces the innovation's earlier contribution, keeping the `keep`
         most improvable candidates; its journal and announcement are still to be added."""
         delta = revised.revision.contribution.delta(revised.before)
+        verified_delta = revised.revision.verified.contribution.delta(revised.verified_before)
+        reviewed = review_delta(revised)
         candidate = Candidate.of(revised.revision)
         after = replace(
             self,
             version=self.version + 1,
             totals=self.totals.apply(delta),
+            verified_totals=self.verified_totals.apply(verified_delta),
+            review=self.review.plus(reviewed),
             candidates=kept_candidates(self.candidates, candidate.member, candidate, keep),
         )
-        return RegionChange(after, delta)
+        return RegionChange(after, delta, verified_delta, reviewed)
 
 
 def profiled(region: Region | None, profile: RegionProfile, version: int) -> Region | None:
@@ -126,6 +179,8 @@ class RegionChange:
 
     region: Region
     delta: TotalsDelta
+    verified_delta: TotalsDelta = field(default_factory=TotalsDelta)
+    review_delta: ReviewTally = field(default_factory=ReviewTally)
     announces: bool = False
 
     def recorded(self, journal: Journal, announced: Mapping[str, Any] | None) -> "RegionChange":
@@ -136,9 +191,17 @@ class RegionChange:
         return replace(self, region=replace(region, announced=announced), announces=True)
 
 
-def index_content(figures: IndexFigures, rubric: Rubric, plan: PathPlan) -> dict[str, Any]:
-    """What `region.index.updated` says, as JSON; a new event goes out only when this changes."""
-    content = {
+def index_content(
+    figures: IndexFigures,
+    rubric: Rubric,
+    plan: PathPlan,
+    verified: IndexFigures | None = None,
+    review: Review | None = None,
+) -> dict[str, Any]:
+    """What `region.index.updated` says, as JSON; a new event goes out only when this changes. With `verified`
+    (the region has started verifying), the path and the next predicate are the verified figure's."""
+    planned = verified or figures
+    content: dict[str, Any] = {
         "spd": figures.spd,
         "n": figures.n,
         "divisor": figures.divisor,
@@ -148,10 +211,22 @@ def index_content(figures: IndexFigures, rubric: Rubric, plan: PathPlan) -> dict
         "yandas_missing": figures.yandas_missing,
         "iid": figures.iid,
         "predicate": figures.predicate,
-        "next_predicate": figures.next_predicate,
+        "next_predicate": planned.next_predicate,
         "assumed": rubric.assumed,
         "path": [step.model_dump() for step in plan.steps],
     }
+    if verified is not None:
+        content["path_on"] = "verified"
+        content["verified"] = {
+            "spd": verified.spd,
+            "n": verified.n,
+            "average_maturity": verified.average_maturity,
+            "count_score": verified.count_score,
+            "iid": verified.iid,
+            "predicate": verified.predicate,
+            "points_at_risk": float(round_half_up(Fraction(str(figures.iid)) - Fraction(str(verified.iid)))),
+        }
+        content["review"] = review.model_dump(mode="json") if review is not None else None
     parsed: dict[str, Any] = json.loads(json.dumps(content))  # as it is stored and compared
     return parsed
 

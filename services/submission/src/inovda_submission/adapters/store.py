@@ -1,4 +1,4 @@
-"""Versioned storage for units, region profiles and innovations.
+"""Versioned storage for units, region profiles, innovations and their review rounds.
 
 Each kind has `<kind>_versions`: the history, one document per version, `_id` = `<entity>#<version>`, unique
 also by the message that created it. Versions are only ever inserted, each right after its predecessor was
@@ -102,7 +102,9 @@ class SubmissionStore:
         self.units = VersionedCollection(database, "units")
         self.profiles = VersionedCollection(database, "region_profiles")
         self.innovations = VersionedCollection(database, "innovations")
+        # Review rounds, per innovation: version n is its n-th round, kept as its history of decisions.
+        self.verifications = VersionedCollection(database, "verifications")
 
     async def ensure_indexes(self) -> None:
-        for collection in (self.units, self.profiles, self.innovations):
+        for collection in (self.units, self.profiles, self.innovations, self.verifications):
             await collection.ensure_indexes()

@@ -3,8 +3,16 @@
 import hashlib
 import json
 
+from pydantic import BaseModel
+
 from inovda_shared.contracts.commands import OwnershipTransfer
-from inovda_shared.contracts.intake import InnovationReport, IntakeModel, RegionProfile, UnitUpsert
+from inovda_shared.contracts.intake import (
+    InnovationReport,
+    InnovationVerification,
+    IntakeModel,
+    RegionProfile,
+    UnitUpsert,
+)
 
 
 def message_key(routing_key: str, source: str, message_id: str | None, body: bytes) -> str:
@@ -22,7 +30,7 @@ def message_key(routing_key: str, source: str, message_id: str | None, body: byt
     return digest.hexdigest()
 
 
-def content_hash(model: IntakeModel) -> str:
+def content_hash(model: BaseModel) -> str:
     """Equal for messages that say the same thing, whatever their key order or whitespace."""
     canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -53,4 +61,6 @@ def entity_id(model: IntakeModel) -> str:
         return profile_id(model.region_code, model.year)
     if isinstance(model, InnovationReport):
         return innovation_id(model.source, model.external_id)
+    if isinstance(model, InnovationVerification):  # its rounds, kept per innovation it reviews
+        return innovation_id(model.innovation_source, model.external_id)
     raise TypeError(f"no identity for {type(model).__name__}")

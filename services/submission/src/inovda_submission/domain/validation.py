@@ -225,7 +225,7 @@ def _readable_parts(document: dict[str, Any]) -> dict[str, Any]:
 
     source = text("source")
     key: dict[str, str | int] = {}
-    for name in ("external_id", "unit_code", "region_code"):
+    for name in ("external_id", "innovation_source", "unit_code", "region_code"):
         if (value := text(name)) is not None:
             key[name] = value
     year = document.get("year")
