@@ -62,6 +62,9 @@ def settings(clean_broker: str, mongodb_url: str, drop_database: str, mail: Mail
         delivery_interval_seconds=0.1,
         outbox_relay_interval_seconds=0.2,
         schedule_interval_seconds=3600,
+        score_email_window_seconds=0.3,
+        index_quiet_seconds=0.5,
+        index_min_gap_seconds=0.0,
         http_port=0,
     )
 
@@ -226,7 +229,8 @@ async def test_a_redelivered_event_never_sends_the_same_email_twice(
     await publish(publisher, scored(), message_id="score-1")
     await publish(publisher, scored(), message_id="score-1")  # the broker redelivering
     await publish(publisher, scored())  # the same fact under another id
-    await publish(publisher, scored(revision=2))  # a new fact
+    await wait_for_mail(mail, lambda received: len(received) >= 1)
+    await publish(publisher, scored(revision=2))  # a new fact, after the first one's window
     await wait_for_mail(mail, lambda received: len(received) >= 2)
     await asyncio.sleep(1.0)
     assert sorted(item.dedupe_key for item in mail.received) == [

@@ -11,15 +11,27 @@ from faststream.rabbit import RabbitBroker
 from inovda_shared.contracts.events import NotificationFailed, NotificationSent
 from inovda_shared.logs import configure_logging
 from inovda_shared.mongo import connect
+from inovda_shared.observability import COMMAND_COUNTER
 from inovda_shared.outbox import OutboxRelay
 from inovda_shared.runtime import DOCUMENTED_BROKER, instance_name, new_broker, service_app
 from inovda_shared.topology import NOTIFICATION_QUEUE
 
 from .adapters.smtp import SmtpConfig, SmtpSender
 from .adapters.store import CommitMarks, NotificationStore
-from .delivery import CommittingSender, Delivery, EmailAttempts, OutcomePublisher, RateLimits, Sender
-from .domain import ReminderSchedule, Renderer, RetryPolicy
+from .delivery import (
+    CommittingSender,
+    Delivery,
+    EmailAttempts,
+    FirstAttempts,
+    Holding,
+    OutcomePublisher,
+    RateLimits,
+    Sender,
+    owner_token,
+)
+from .domain import IndexEmailRule, IndexEmailRules, ReminderSchedule, Renderer, RetryPolicy
 from .handlers import build_router
+from .office import IndexEmails
 from .scheduler import Scheduler
 from .service import NotificationService
 from .settings import NotificationSettings
@@ -38,21 +50,41 @@ def build_delivery(
     broker: RabbitBroker,
     clock: Callable[[], dt.datetime] = now,
 ) -> Delivery:
-    """The delivery of recorded emails, assembled (also by the tests that run a replica's delivery alone)."""
-    attempts = EmailAttempts(
+    """The delivery of emails, assembled (also by the tests that run a replica's delivery alone)."""
+    committing = CommittingSender(sender, marks)
+    limits = RateLimits(settings.rate_limit_per_domain_per_minute, settings.rate_limit_global_per_minute)
+    outcomes = OutcomePublisher(store.outbox, relay, broker)
+    policy = RetryPolicy.of(settings.smtp_max_attempts, settings.smtp_first_backoff_seconds)
+    attempts = EmailAttempts(store, committing, limits, outcomes, policy)
+    first = FirstAttempts(store, committing, marks.instance, limits, outcomes, policy, clock)
+    holding = Holding(
         store,
-        CommittingSender(sender, marks),
-        RateLimits(settings.rate_limit_per_domain_per_minute, settings.rate_limit_global_per_minute),
-        OutcomePublisher(store.outbox, relay, broker),
-        RetryPolicy.of(settings.smtp_max_attempts, settings.smtp_first_backoff_seconds),
+        clock,
+        owner_token(marks.instance),
+        settings.heartbeat_interval_seconds,
+        settings.replica_dead_after_seconds,
     )
-    return Delivery(store, attempts, clock)
+    return Delivery(store, attempts, clock, first, holding)
+
+
+def index_email_rules(settings: NotificationSettings) -> IndexEmailRules:
+    default = IndexEmailRule(
+        dt.timedelta(seconds=settings.index_quiet_seconds), dt.timedelta(seconds=settings.index_min_gap_seconds)
+    )
+    overrides = {
+        where: IndexEmailRule(
+            dt.timedelta(seconds=rule.quiet_seconds) if rule.quiet_seconds is not None else default.quiet,
+            dt.timedelta(seconds=rule.min_gap_seconds) if rule.min_gap_seconds is not None else default.min_gap,
+        )
+        for where, rule in settings.index_email_rules.items()
+    }
+    return IndexEmailRules(default, overrides)
 
 
 def create_app(settings: NotificationSettings) -> FastStream:
     broker = new_broker(settings, "notification")
     mongo = connect(settings.mongodb_url)
-    store = NotificationStore(mongo[settings.mongodb_database])
+    store = NotificationStore(mongo[settings.mongodb_database], settings.contact_cache_seconds)
     relay = OutboxRelay(
         [store.outbox], broker, settings.outbox_relay_interval_seconds, settings.outbox_relay_grace_seconds
     )
@@ -64,20 +96,24 @@ def create_app(settings: NotificationSettings) -> FastStream:
             username=settings.smtp_username,
             password=settings.smtp_password,
             starttls=settings.smtp_starttls,
-        )
+        ),
+        settings.smtp_pool_size,
     )
     # Not closed on shutdown: a send that outlived the drain may still be writing its mark from its thread,
     # and a mark cut off by a closing client could be stored without the email going out. Exiting closes it.
-    marks = CommitMarks(settings.mongodb_url, settings.mongodb_database, instance_name(settings))
+    marks = CommitMarks(settings.mongodb_url, settings.mongodb_database, instance_name(settings), [COMMAND_COUNTER])
     delivery = build_delivery(settings, store, marks, sender, relay, broker)
     renderer = Renderer()
-    service = NotificationService(store, delivery, renderer, now)
+    timezone = ZoneInfo(settings.timezone)
+    office = IndexEmails(store, delivery, renderer, index_email_rules(settings), timezone, now)
+    score_window = dt.timedelta(seconds=settings.score_email_window_seconds)
+    service = NotificationService(store, delivery, renderer, now, office, score_window)
     broker.include_router(build_router(service))
     schedules = {
         key: ReminderSchedule(config.deadline, tuple(config.dates) if config.dates else None)
         for key, config in settings.reminder_schedules.items()
     }
-    scheduler = Scheduler(store, delivery, renderer, schedules, ZoneInfo(settings.timezone), settings.digest_weekday)
+    scheduler = Scheduler(store, delivery, renderer, schedules, timezone, settings.digest_weekday)
 
     async def deliver_loop() -> None:
         await delivery.run(settings.delivery_interval_seconds)
@@ -92,8 +128,8 @@ def create_app(settings: NotificationSettings) -> FastStream:
         mongo,
         NOTIFICATION_QUEUE,
         store.ensure_indexes,
-        background=[relay.run, deliver_loop, schedule_loop],
-        drain=[delivery.drain, service.drain],
+        background=[relay.run, deliver_loop, schedule_loop, delivery.holding.run],
+        drain=[office.drain, delivery.drain],
         publishes=[(model.routing_key, model) for model in (NotificationSent, NotificationFailed)],
     )
 

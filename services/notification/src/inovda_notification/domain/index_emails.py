@@ -1,0 +1,105 @@
+"""The innovation office's index email: when one is due, and what it says.
+
+The office is told what changed since the last email it received, never what one event changed: index
+versions arrive in any order and more than once, and a bulk load moves the index hundreds of times. So an
+email compares the latest state known with the state last emailed (`Emailed`):
+
+- a state no newer than the one emailed (its version, monotonic per region-year) is never emailed;
+- the first index of the year is emailed at once (it is where the office starts), and so is a change of
+  predicate;
+- a moved IID is emailed once it has rested for the rule's quiet period, and at most once per the rule's
+  minimum gap;
+- the same IID and predicate as emailed: nothing to tell.
+
+The direction ("naik", "turun") and the figures "before" are the last email's, so they are true for the
+reader. The email itself is built by `emails.index_emails`.
+"""
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from inovda_shared.contracts.events import RegionIndexUpdated
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """The figures of one index version that an email reports."""
+
+    version: int
+    iid: float
+    predicate: str
+    n: int
+    spd: float
+    average_maturity: float
+    count_score: float
+
+    @classmethod
+    def of(cls, event: RegionIndexUpdated) -> "IndexState":
+        return cls(
+            version=event.version,
+            iid=event.iid,
+            predicate=event.predicate,
+            n=event.n,
+            spd=event.spd,
+            average_maturity=event.average_maturity,
+            count_score=event.count_score,
+        )
+
+    def to_document(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> "IndexState":
+        return cls(**{name: document[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Emailed:
+    """What the office was last told, and when."""
+
+    state: IndexState
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class IndexEmailRule:
+    """How long a moved IID must rest before it is emailed, and the least time between two such emails."""
+
+    quiet: dt.timedelta
+    min_gap: dt.timedelta
+
+
+@dataclass(frozen=True)
+class IndexMoves:
+    """What moved the index since the last email: innovations scored for the first time, and revisions."""
+
+    new_innovations: int
+    revisions: int
+
+
+def index_email_due(
+    last: Emailed | None, latest: IndexState, changed_at: dt.datetime, rule: IndexEmailRule
+) -> dt.datetime | None:
+    """When `latest` (known since `changed_at`, its last change) is to be emailed; None: never."""
+    if last is None:
+        return changed_at
+    if latest.version <= last.state.version:
+        return None
+    if latest.predicate != last.state.predicate:
+        return changed_at
+    if latest.iid == last.state.iid:
+        return None
+    return max(changed_at + rule.quiet, last.at + rule.min_gap)
+
+
+@dataclass(frozen=True)
+class IndexEmailRules:
+    """The rule of each region: its own where it has one (by "region/year", then "region"), else the default."""
+
+    default: IndexEmailRule
+    overrides: Mapping[str, IndexEmailRule]
+
+    def of(self, region_code: str, year: int) -> IndexEmailRule:
+        return self.overrides.get(f"{region_code}/{year}") or self.overrides.get(region_code) or self.default
