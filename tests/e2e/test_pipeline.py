@@ -41,6 +41,7 @@ async def services(
                 "SMTP_PORT": str(mail.port),
                 # Windows short enough for a test: the score email and the office's second index email.
                 "SCORE_EMAIL_WINDOW_SECONDS": "0.5",
+                "INDEX_PREDICATE_SETTLE_SECONDS": "0",
                 "INDEX_QUIET_SECONDS": "1",
                 "INDEX_MIN_GAP_SECONDS": "0",
             },

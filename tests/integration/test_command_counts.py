@@ -22,13 +22,8 @@ from inovda_cli import samples
 from inovda_cli.mailsink import MailSink
 from inovda_cli.processes import free_port
 from inovda_cli.publish import IntakeMessage, publish_messages
-from inovda_notification.app import create_app as create_notification_app
-from inovda_notification.settings import NotificationSettings
-from inovda_scoring.app import create_app as create_scoring_app
-from inovda_scoring.settings import ScoringSettings
-from inovda_submission.app import create_app as create_submission_app
-from inovda_submission.settings import SubmissionSettings
 from tests.support.commands import CommandCounter, counting, process_counter
+from tests.support.pipeline import pipeline, wait_for_mail
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.integration
@@ -51,56 +46,26 @@ def mail() -> Iterator[MailSink]:
 
 
 @pytest.fixture
-async def pipeline(
+async def services(
     clean_broker: str, mongodb_url: str, database_name: str, mail: MailSink, mongo: AsyncMongoClient[Any]
 ) -> AsyncIterator[dict[str, str]]:
-    """The three services in-process, on databases of their own; returns service -> database."""
+    """The three services in-process, their periodic passes rare; yields service -> its database."""
     process_counter()  # before any client exists: the listener is given to every client made from now on
-    databases = {name: f"{database_name}_{name}" for name in ("submission", "scoring", "notification")}
     rarely = 3600.0
-    apps = [
-        create_submission_app(
-            SubmissionSettings(
-                amqp_url=clean_broker,
-                mongodb_url=mongodb_url,
-                mongodb_database=databases["submission"],
-                outbox_relay_interval_seconds=rarely,
-                http_port=0,
-            )
-        ),
-        create_scoring_app(
-            ScoringSettings(
-                amqp_url=clean_broker,
-                mongodb_url=mongodb_url,
-                mongodb_database=databases["scoring"],
-                outbox_relay_interval_seconds=rarely,
-                http_port=0,
-            )
-        ),
-        create_notification_app(
-            NotificationSettings(
-                amqp_url=clean_broker,
-                mongodb_url=mongodb_url,
-                mongodb_database=databases["notification"],
-                smtp_port=mail.port,
-                outbox_relay_interval_seconds=rarely,
-                delivery_interval_seconds=rarely,
-                schedule_interval_seconds=rarely,
-                heartbeat_interval_seconds=rarely,
-                score_email_window_seconds=1.0,
-                http_port=0,
-            )
-        ),
-    ]
-    for app in apps:
-        await app.start()
-    try:
+    async with pipeline(
+        clean_broker,
+        mongodb_url,
+        database_name,
+        mail,
+        mongo,
+        relay_interval_seconds=rarely,
+        delivery_interval_seconds=rarely,
+        schedule_interval_seconds=rarely,
+        heartbeat_interval_seconds=rarely,
+        score_email_window_seconds=1.0,
+        index_predicate_settle_seconds=0.0,  # the region's first index emailed before the count
+    ) as databases:
         yield databases
-    finally:
-        for app in reversed(apps):
-            await app.stop()
-        for database in databases.values():
-            await mongo.drop_database(database)
 
 
 async def quiet(counter: CommandCounter, seconds: float = QUIET_SECONDS, within: float = 60.0) -> None:
@@ -116,16 +81,8 @@ async def quiet(counter: CommandCounter, seconds: float = QUIET_SECONDS, within:
             last, since = now, loop.time()
 
 
-async def wait_for_mail(mail: MailSink, kinds: set[str], within: float = 30.0) -> None:
-    for _ in range(int(within * 10)):
-        if kinds <= {item.dedupe_key.split(":")[0] for item in mail.received}:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"emails {kinds} never all arrived: {[item.dedupe_key for item in mail.received]}")
-
-
 async def test_one_innovation_costs_each_service_a_bounded_number_of_database_commands(
-    pipeline: dict[str, str], clean_broker: str, mail: MailSink
+    services: dict[str, str], clean_broker: str, mail: MailSink
 ) -> None:
     async with EventProbe(clean_broker) as events:
         with counting() as counter:
@@ -150,8 +107,8 @@ async def test_one_innovation_costs_each_service_a_bounded_number_of_database_co
             await events.wait_for("innovation.scored")
             await wait_for_mail(mail, {"receipt", "score"})
             await quiet(counter)
-            counts = {service: counter.of(database) for service, database in pipeline.items()}
-            breakdown = {service: counter.breakdown(database) for service, database in pipeline.items()}
+            counts = {service: counter.of(database) for service, database in services.items()}
+            breakdown = {service: counter.breakdown(database) for service, database in services.items()}
 
     report = "; ".join(f"{service} {count}: {breakdown[service]}" for service, count in counts.items())
     print(f"\ndatabase commands for one innovation: {report}")

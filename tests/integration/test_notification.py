@@ -63,6 +63,7 @@ def settings(clean_broker: str, mongodb_url: str, drop_database: str, mail: Mail
         outbox_relay_interval_seconds=0.2,
         schedule_interval_seconds=3600,
         score_email_window_seconds=0.3,
+        index_predicate_settle_seconds=0.0,
         index_quiet_seconds=0.5,
         index_min_gap_seconds=0.0,
         http_port=0,

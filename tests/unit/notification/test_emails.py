@@ -288,6 +288,14 @@ def test_when_the_office_is_emailed(last: Emailed | None, latest: IndexState, ex
     assert index_email_due(last, latest, T0, RULE) == expected
 
 
+def test_a_new_predicate_is_emailed_a_while_after_it_was_first_seen_with_what_is_known_by_then() -> None:
+    rule = IndexEmailRule(quiet=15 * MINUTE, min_gap=60 * MINUTE, settle=MINUTE)
+    last = emailed(T0 - 5 * MINUTE, version=5, predicate="Kurang Inovatif", iid=39.8)
+    first_seen = T0 - 30 * dt.timedelta(seconds=1)
+    assert index_email_due(last, state(version=9), T0, rule, diverged_at=first_seen) == first_seen + MINUTE
+    assert index_email_due(None, state(version=1), T0, rule) == T0 + MINUTE
+
+
 def test_a_region_may_have_its_own_rule() -> None:
     own = IndexEmailRule(quiet=5 * MINUTE, min_gap=10 * MINUTE)
     rules = IndexEmailRules(RULE, {"64.02": own, "64.03/2027": own})

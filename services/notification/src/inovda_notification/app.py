@@ -68,17 +68,21 @@ def build_delivery(
 
 
 def index_email_rules(settings: NotificationSettings) -> IndexEmailRules:
-    default = IndexEmailRule(
-        dt.timedelta(seconds=settings.index_quiet_seconds), dt.timedelta(seconds=settings.index_min_gap_seconds)
-    )
-    overrides = {
-        where: IndexEmailRule(
-            dt.timedelta(seconds=rule.quiet_seconds) if rule.quiet_seconds is not None else default.quiet,
-            dt.timedelta(seconds=rule.min_gap_seconds) if rule.min_gap_seconds is not None else default.min_gap,
+    def seconds(value: float | None, otherwise: float) -> dt.timedelta:
+        return dt.timedelta(seconds=otherwise if value is None else value)
+
+    def rule(quiet: float | None, min_gap: float | None, settle: float | None) -> IndexEmailRule:
+        return IndexEmailRule(
+            seconds(quiet, settings.index_quiet_seconds),
+            seconds(min_gap, settings.index_min_gap_seconds),
+            seconds(settle, settings.index_predicate_settle_seconds),
         )
-        for where, rule in settings.index_email_rules.items()
+
+    overrides = {
+        where: rule(own.quiet_seconds, own.min_gap_seconds, own.predicate_settle_seconds)
+        for where, own in settings.index_email_rules.items()
     }
-    return IndexEmailRules(default, overrides)
+    return IndexEmailRules(rule(None, None, None), overrides)
 
 
 def create_app(settings: NotificationSettings) -> FastStream:

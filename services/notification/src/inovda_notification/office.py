@@ -27,7 +27,16 @@ from inovda_shared.retry import Backoff
 
 from .adapters.store import NotificationStore, packed, unpacked
 from .delivery import Delivery, Held, Holding
-from .domain import Emailed, IndexEmailRules, IndexState, Renderer, index_email_due, index_emails
+from .domain import (
+    Emailed,
+    IndexEmailRules,
+    IndexState,
+    Renderer,
+    diverges,
+    index_email_due,
+    index_email_key,
+    index_emails,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +44,8 @@ Clock = Callable[[], dt.datetime]
 HELD_INDEX = "index"
 # A check that could not finish (an outage, the region's office not known yet) runs again after this, doubling.
 RETRY = Backoff(first=2.0, cap=300.0)
+# How often a check waiting for the office's last email to go out looks again.
+LAST_STILL_GOING = dt.timedelta(seconds=5)
 
 
 @dataclass
@@ -45,6 +56,7 @@ class Watch:
     year: int
     latest: RegionIndexUpdated
     changed_at: dt.datetime
+    diverged_at: dt.datetime | None = None  # when a state the office must soon be told of was first seen
     held: dict[str, int] = field(default_factory=dict)  # held document -> its version
     timer: asyncio.TimerHandle | None = None
     checking: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -96,10 +108,12 @@ class IndexEmails:
 
     async def _saw(self, key: str, event: RegionIndexUpdated, at: dt.datetime) -> None:
         where = (event.region_code, event.year)
-        watch = self._watches.setdefault(where, Watch(event.region_code, event.year, event, at))
-        watch.held[key] = event.version
-        if event.version > watch.latest.version:
+        watch = self._watches.get(where)
+        if watch is None:
+            watch = self._watches[where] = Watch(event.region_code, event.year, event, at)
+        elif event.version > watch.latest.version:
             watch.latest, watch.changed_at = event, at
+        watch.held[key] = event.version
         await self._plan(watch)
 
     async def _plan(self, watch: Watch) -> None:
@@ -112,8 +126,9 @@ class IndexEmails:
         if last is not None and latest.version <= last.state.version:
             self._settle(watch, latest.version)  # older than what the office has: never emailed
             return
+        self._diverged(watch, last)
         rule = self._rules.of(*where)
-        due = index_email_due(last, IndexState.of(latest), changed_at, rule)
+        due = index_email_due(last, IndexState.of(latest), changed_at, rule, watch.diverged_at)
         # Nothing to tell as far as this replica knows; another may have emailed since: it looks once more later.
         self._check_at(watch, due if due is not None else changed_at + rule.quiet)
 
@@ -145,21 +160,23 @@ class IndexEmails:
         async with self._store.locks.hold(f"index:{watch.region_code}/{watch.year}"):
             last = await self._emailed_now(*where)
             self._emailed[where] = last
-            due = index_email_due(last, IndexState.of(latest), changed_at, self._rules.of(*where))
+            self._diverged(watch, last)
+            due = index_email_due(last, IndexState.of(latest), changed_at, self._rules.of(*where), watch.diverged_at)
             now = self._clock()
             if due is None:
                 self._settle(watch, latest.version)
                 return None
             if due > now:
                 return due
+            if await self._still_going(where, last):
+                return now + LAST_STILL_GOING
             region = await self._store.region(*where)
             if region is None:  # its profile is on its way: the office's address comes with it
                 watch.failures += 1
                 return now + dt.timedelta(seconds=RETRY.seconds(watch.failures))
             compliant = await self._store.compliant_units(*where)
-            missing = [
-                u for u in await self._store.units_of(watch.region_code) if u.active and u.unit_code not in compliant
-            ]
+            units = await self._store.units_of(watch.region_code)
+            missing = [unit for unit in units if unit.active and unit.unit_code not in compliant]
             moves = await self._store.index_moves(*where, last.at if last is not None else None)
             messages = index_emails(latest, last, moves, region, missing, self._renderer, self._timezone)
             state = IndexState.of(latest)
@@ -168,18 +185,33 @@ class IndexEmails:
             emailed = Emailed(state, now)
             await self._store.save_index_email_state(*where, _document(emailed))
             self._emailed[where] = emailed
+            watch.diverged_at = None
         self._settle(watch, latest.version)
         return None
+
+    @staticmethod
+    def _diverged(watch: Watch, last: Emailed | None) -> None:
+        """Keep when the state the office must soon be told of was first seen; forget it once it is not."""
+        if diverges(last, IndexState.of(watch.latest)):
+            watch.diverged_at = watch.diverged_at or watch.changed_at
+        else:
+            watch.diverged_at = None
+
+    async def _still_going(self, where: tuple[str, int], last: Emailed | None) -> bool:
+        """The last email is not out yet (over a rate limit, the server refusing): the next one waits for it, so
+        that the office reads them in order."""
+        if last is None:
+            return False
+        email = await self._store.email(index_email_key(*where, last.state.version))
+        return email is not None and not email.status.settled
 
     async def _emailed_now(self, region_code: str, year: int) -> Emailed | None:
         """What the office was last emailed, the version being emailed at a crash included if it went out."""
         document = await self._store.index_email_state(region_code, year)
         last = _emailed(document)
         sending = (document or {}).get("sending")
-        if sending is not None:
-            key = f"predicate:{region_code}/{year}:v{sending['version']}"
-            if await self._store.email(key) is not None:
-                return Emailed(IndexState.from_document(sending), sending["at"])
+        if sending is not None and await self._store.email(index_email_key(region_code, year, sending["version"])):
+            return Emailed(IndexState.from_document(sending), sending["at"])
         return last
 
     def _settle(self, watch: Watch, up_to: int) -> None:

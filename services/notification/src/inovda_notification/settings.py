@@ -17,6 +17,7 @@ class IndexEmailRuleConfig(BaseModel):
 
     quiet_seconds: float | None = None
     min_gap_seconds: float | None = None
+    predicate_settle_seconds: float | None = None
 
 
 class NotificationSettings(ServiceSettings):
@@ -43,8 +44,10 @@ class NotificationSettings(ServiceSettings):
     reminder_schedules: dict[str, ScheduleConfig] = Field(default_factory=dict)
     # Revisions of one innovation scored within this of each other give one score email, for the latest.
     score_email_window_seconds: float = 300.0
-    # The office's index email: at once when the predicate changes; once the IID has moved, after it has not
-    # changed for `index_quiet_seconds`, and at most one per `index_min_gap_seconds`.
+    # The office's index email: `index_predicate_settle_seconds` after a new predicate (or the year's first
+    # index) is seen; once the IID has moved, after it has not changed for `index_quiet_seconds`, and at most
+    # one per `index_min_gap_seconds`.
+    index_predicate_settle_seconds: float = 60.0
     index_quiet_seconds: float = 900.0
     index_min_gap_seconds: float = 3600.0
     # JSON by region ("64.02") or region-year ("64.02/2026"), e.g. {"64.02": {"quiet_seconds": 600}}.

@@ -10,8 +10,8 @@ from inovda_shared.mongo import Document
 from inovda_shared.retry import supervised
 
 from ..adapters.store import NotificationStore, message_document, message_of
-from ..domain import EmailMessage
-from ..domain.email_state import resent
+from ..domain import EmailMessage, EmailStatus
+from ..domain.email_state import IN_FLIGHT, resent
 from .attempts import EmailAttempts, email_lock
 from .first import FirstAttempts
 from .held import Held, Holding
@@ -66,9 +66,14 @@ class Delivery:
     async def _fell_due(self, held: Held) -> None:
         document = held.document
         superseded_by = document.get("superseded_by")
-        if held.adopted and await self._store.email(held.id) is not None:
-            pass  # its holder died after its first attempt: the delivery loop has it from there
-        elif superseded_by is None or not await self._store.is_held(superseded_by):
+        if held.adopted or held.failures:  # an attempt may have been made: its holder died, or it failed half-way
+            email = await self._store.email(held.id)
+            if email is not None:
+                if email.status is EmailStatus.COMMITTING:  # the delivery loop settles it once it is over
+                    await self._store.look_again(held.id, self._clock() + IN_FLIGHT)
+                self.holding.settle(held.id)
+                return
+        if superseded_by is None or not await self._store.is_held(superseded_by):
             await self._first.attempt(message_of(document["message"]), document["correlation_id"])
         self.holding.settle(held.id)
 

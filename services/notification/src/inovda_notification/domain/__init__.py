@@ -9,6 +9,7 @@ from .emails import (
     WeeklyDigest,
     compliance_by_kind,
     digest_key,
+    index_email_key,
     index_emails,
     receipt_emails,
     rejection_emails,
@@ -19,7 +20,7 @@ from .emails import (
     weekly_digest_emails,
 )
 from .improvements import Improvement, improvements_from_event
-from .index_emails import Emailed, IndexEmailRule, IndexEmailRules, IndexMoves, IndexState, index_email_due
+from .index_emails import Emailed, IndexEmailRule, IndexEmailRules, IndexMoves, IndexState, diverges, index_email_due
 from .model import EmailKind, EmailMessage, RegionContact, UnitContact
 from .reasons import EXPLANATIONS, ExplainedReason, explain
 from .rendering import RenderedBody, Renderer
@@ -51,9 +52,11 @@ __all__ = [
     "WeeklyDigest",
     "compliance_by_kind",
     "digest_key",
+    "diverges",
     "explain",
     "improvements_from_event",
     "index_email_due",
+    "index_email_key",
     "index_emails",
     "receipt_emails",
     "rejection_emails",

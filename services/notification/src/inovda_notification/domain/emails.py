@@ -207,7 +207,7 @@ def index_emails(
     before = last.state if last is not None else None
     return _email(
         "predicate_change",
-        f"predicate:{_key_part(event.region_code)}/{event.year}:v{event.version}",
+        index_email_key(event.region_code, event.year, event.version),
         recipients(region.admin_emails),
         _index_subject(event, before),
         {
@@ -237,6 +237,11 @@ def index_emails(
         },
         renderer,
     )
+
+
+def index_email_key(region_code: str, year: int, version: int) -> str:
+    """The office's email of one index version."""
+    return f"predicate:{_key_part(region_code)}/{year}:v{version}"
 
 
 def _direction(iid: float, before: IndexState | None) -> str | None:

@@ -5,8 +5,9 @@ versions arrive in any order and more than once, and a bulk load moves the index
 email compares the latest state known with the state last emailed (`Emailed`):
 
 - a state no newer than the one emailed (its version, monotonic per region-year) is never emailed;
-- the first index of the year is emailed at once (it is where the office starts), and so is a change of
-  predicate;
+- the first index of the year (it is where the office starts) and a change of predicate are emailed a short
+  while (the rule's `settle`) after they were first seen, with the state known by then: a bulk load that
+  crosses a band, or an IID wavering at a boundary, gives one email, and one back where it was none;
 - a moved IID is emailed once it has rested for the rule's quiet period, and at most once per the rule's
   minimum gap;
 - the same IID and predicate as emailed: nothing to tell.
@@ -65,10 +66,12 @@ class Emailed:
 
 @dataclass(frozen=True)
 class IndexEmailRule:
-    """How long a moved IID must rest before it is emailed, and the least time between two such emails."""
+    """How long a moved IID must rest before it is emailed, the least time between two such emails, and how
+    long after a new predicate (or the year's first index) is first seen it is emailed."""
 
     quiet: dt.timedelta
     min_gap: dt.timedelta
+    settle: dt.timedelta = dt.timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -80,18 +83,26 @@ class IndexMoves:
 
 
 def index_email_due(
-    last: Emailed | None, latest: IndexState, changed_at: dt.datetime, rule: IndexEmailRule
+    last: Emailed | None,
+    latest: IndexState,
+    changed_at: dt.datetime,
+    rule: IndexEmailRule,
+    diverged_at: dt.datetime | None = None,
 ) -> dt.datetime | None:
-    """When `latest` (known since `changed_at`, its last change) is to be emailed; None: never."""
-    if last is None:
-        return changed_at
-    if latest.version <= last.state.version:
+    """When `latest` is to be emailed; None: never. `changed_at`: when it was seen (the index's last change);
+    `diverged_at`: when a predicate other than the one emailed was first seen (default `changed_at`)."""
+    if last is not None and latest.version <= last.state.version:
         return None
-    if latest.predicate != last.state.predicate:
-        return changed_at
+    if last is None or latest.predicate != last.state.predicate:
+        return min(diverged_at or changed_at, changed_at) + rule.settle
     if latest.iid == last.state.iid:
         return None
     return max(changed_at + rule.quiet, last.at + rule.min_gap)
+
+
+def diverges(last: Emailed | None, latest: IndexState) -> bool:
+    """A state with something the office must be told soon: the year's first, or a predicate not emailed."""
+    return last is None or latest.predicate != last.state.predicate
 
 
 @dataclass(frozen=True)
