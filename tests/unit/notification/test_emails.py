@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from inovda_notification.domain import (
-    EmailMessage,
     Emailed,
+    EmailMessage,
     IndexEmailRule,
     IndexEmailRules,
     IndexMoves,

@@ -9,8 +9,8 @@ from jinja2 import UndefinedError
 from markupsafe import escape
 
 from inovda_notification.domain import (
-    EmailMessage,
     Emailed,
+    EmailMessage,
     IndexMoves,
     IndexState,
     KindCompliance,
