@@ -12,7 +12,7 @@ due within the count (its quiet period): those are costs per region and per minu
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,7 +20,6 @@ from pymongo import AsyncMongoClient
 
 from inovda_cli import samples
 from inovda_cli.mailsink import MailSink
-from inovda_cli.processes import free_port
 from inovda_cli.publish import IntakeMessage, publish_messages
 from tests.support.commands import CommandCounter, counting, process_counter
 from tests.support.pipeline import pipeline, wait_for_mail
@@ -37,12 +36,6 @@ CHECK_SCORING = False
 CHECK_SUBMISSION = False
 
 QUIET_SECONDS = 2.0
-
-
-@pytest.fixture
-def mail() -> Iterator[MailSink]:
-    with MailSink(port=free_port()) as sink:
-        yield sink
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import asyncio
 import datetime as dt
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,6 @@ from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
 
 from inovda_cli.mailsink import MailSink
-from inovda_cli.processes import free_port
 from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender
 from inovda_notification.adapters.store import CommitMarks, NotificationStore
 from inovda_notification.app import build_delivery
@@ -29,12 +28,6 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = NotificationSettings(heartbeat_interval_seconds=0.2, replica_dead_after_seconds=1.0)
-
-
-@pytest.fixture
-def mail() -> Iterator[MailSink]:
-    with MailSink(port=free_port()) as sink:
-        yield sink
 
 
 @pytest.fixture

@@ -3,9 +3,8 @@ score email for a burst of revisions. Real broker, database and SMTP server; the
 (settings), minutes in production."""
 
 import asyncio
-import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -15,26 +14,17 @@ from pymongo import AsyncMongoClient
 from inovda_cli import samples
 from inovda_cli.demo_data import demo_data
 from inovda_cli.mailsink import MailSink, ReceivedEmail
-from inovda_cli.processes import free_port
 from inovda_cli.publish import IntakeMessage, publish_messages
 from inovda_notification.app import create_app
+from inovda_notification.domain.expectations import index_email_problems
 from inovda_notification.settings import NotificationSettings
 from inovda_shared.contracts.events import RegionIndexUpdated
-from inovda_shared.indonesian import format_number
 from inovda_shared.messaging import OutgoingEvent, publish_events
-from tests.integration.test_notification import index_updated, register_contacts
+from tests.integration.test_notification import index_updated, quick_settings, register_contacts
 from tests.support.pipeline import pipeline, wait_for_mail
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.integration
-
-NOW_IID = re.compile(r"IID saat ini : ([0-9.,]+)(?: \(pada email terakhir ([0-9.,]+)\))?")
-
-
-@pytest.fixture
-def mail() -> Iterator[MailSink]:
-    with MailSink(port=free_port()) as sink:
-        yield sink
 
 
 def office_emails(mail: MailSink) -> list[ReceivedEmail]:
@@ -45,25 +35,17 @@ def version_of(email: ReceivedEmail) -> int:
     return int(email.dedupe_key.rsplit(":v", 1)[1])
 
 
-def assert_true_to_the_last_email(emails: list[ReceivedEmail], announced: dict[int, RegionIndexUpdated]) -> None:
+def office_problems(emails: list[ReceivedEmail], announced: dict[int, RegionIndexUpdated]) -> list[str]:
     """Each email newer than the one before, its figures its version's, its "before" and direction the last
-    email's."""
-    previous: RegionIndexUpdated | None = None
-    for email in emails:
-        state = announced[version_of(email)]
-        match = NOW_IID.search(email.part("plain"))
-        assert match is not None, email.part("plain")
-        assert match.group(1) == format_number(state.iid), email.subject
-        assert state.predicate in email.subject
-        if previous is None:
-            assert match.group(2) is None
-        else:
-            assert state.version > previous.version, [item.dedupe_key for item in emails]
-            assert match.group(2) == format_number(previous.iid)
-            if previous.predicate == state.predicate:
-                direction = "naik" if state.iid > previous.iid else "turun"
-                assert f" {direction} ke {format_number(state.iid)}" in email.subject
-        previous = state
+    email's, the last one the latest state (`expectations`, as the chaos suite checks it)."""
+    return index_email_problems(announced, [(email.dedupe_key, email.part("plain")) for email in emails])
+
+
+async def until(condition: Callable[[], bool], seconds: float) -> None:
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return
+        await asyncio.sleep(0.1)
 
 
 async def test_a_bulk_load_gives_the_office_at_most_two_emails_each_true_to_the_last(
@@ -110,10 +92,7 @@ async def test_a_bulk_load_gives_the_office_at_most_two_emails_each_true_to_the_
             told = announced()[version_of(office_emails(mail)[-1])]
             return (told.iid, told.predicate) == (latest.iid, latest.predicate)
 
-        for _ in range(600):
-            if office_told_the_latest():
-                break
-            await asyncio.sleep(0.1)
+        await until(office_told_the_latest, 60)
         await asyncio.sleep(3.0)  # and nothing more comes
         emails = office_emails(mail)
         states = announced()
@@ -121,7 +100,7 @@ async def test_a_bulk_load_gives_the_office_at_most_two_emails_each_true_to_the_
     print("\noffice emails:", *(item.subject for item in emails), sep="\n  ")
     assert office_told_the_latest(), [item.subject for item in emails]
     assert 1 <= len(emails[1:]) <= 2, [item.subject for item in emails]
-    assert_true_to_the_last_email(emails, states)
+    assert office_problems(emails, states) == []
     assert len({item.dedupe_key for item in mail.received}) == len(mail.received), "no email twice"
 
 
@@ -129,18 +108,16 @@ async def test_a_bulk_load_gives_the_office_at_most_two_emails_each_true_to_the_
 async def notification(
     clean_broker: str, mongodb_url: str, drop_database: str, mail: MailSink, events: EventProbe
 ) -> AsyncIterator[NotificationSettings]:
-    settings = NotificationSettings(
-        amqp_url=clean_broker,
-        mongodb_url=mongodb_url,
-        mongodb_database=drop_database,
-        smtp_port=mail.port,
-        outbox_relay_interval_seconds=0.2,
-        smtp_first_backoff_seconds=0.5,
-        delivery_interval_seconds=0.2,
+    """Notification alone; a new predicate settles for half a second, a moved IID rests for one."""
+    settings = quick_settings(
+        clean_broker,
+        mongodb_url,
+        drop_database,
+        mail,
         index_predicate_settle_seconds=0.5,
         index_quiet_seconds=1.0,
-        index_min_gap_seconds=0.0,
-        http_port=0,
+        smtp_max_attempts=10,
+        smtp_first_backoff_seconds=0.5,
     )
     app = create_app(settings)
     await app.start()
@@ -181,16 +158,10 @@ async def test_index_versions_out_of_order_never_email_a_stale_state_and_the_dir
     await publish_index(publisher, *crossing)
     await publish_index(publisher, crossing[0], message_id="again")  # and one of them twice
     await publish_index(publisher, crossing[0], message_id="again")
-    for _ in range(100):
-        if len(office_emails(mail)) >= 2:
-            break
-        await asyncio.sleep(0.1)
+    await until(lambda: len(office_emails(mail)) >= 2, 10)
     # Later: the IID falls back a little (its own predecessor says it rose), then an older version turns up.
     await publish_index(publisher, version(25, 44.5, "Inovatif", (44.2, "Inovatif")))
-    for _ in range(100):
-        if len(office_emails(mail)) >= 3:
-            break
-        await asyncio.sleep(0.1)
+    await until(lambda: len(office_emails(mail)) >= 3, 10)
     await publish_index(publisher, version(22, 46.0, "Inovatif", (45.5, "Inovatif")))
     await asyncio.sleep(2.5)
 
@@ -203,7 +174,7 @@ async def test_index_versions_out_of_order_never_email_a_stale_state_and_the_dir
     assert emails[1].subject == "Predikat IID 2026 berubah: Kurang Inovatif → Inovatif (IID 45,00)"
     assert emails[2].subject == "IID 64.02 tahun 2026 turun ke 44,50 (Inovatif)"
     states = {update.version: update for update in [v1, *crossing, version(25, 44.5, "Inovatif")]}
-    assert_true_to_the_last_email(emails, states)
+    assert office_problems(emails, states) == []
 
 
 async def test_a_burst_of_revisions_gives_one_score_email_for_the_last(
@@ -258,17 +229,11 @@ async def test_the_next_index_email_waits_for_the_last_one_to_go_out(
     await wait_for_mail(mail, {"predicate"})
     mail.refusing = True
     await publish_index(publisher, version(20, 45.0, "Inovatif", (44.0, "Inovatif")))
-    for _ in range(100):
-        if mail.refused:
-            break
-        await asyncio.sleep(0.1)
+    await until(lambda: bool(mail.refused), 10)
     await publish_index(publisher, version(25, 44.5, "Inovatif", (44.2, "Inovatif")))
     await asyncio.sleep(2.0)  # the second one is due by now: it waits
     mail.refusing = False
-    for _ in range(200):
-        if len(office_emails(mail)) >= 3:
-            break
-        await asyncio.sleep(0.1)
+    await until(lambda: len(office_emails(mail)) >= 3, 20)
     assert [item.dedupe_key for item in office_emails(mail)] == [
         "predicate:64.02/2026:v1",
         "predicate:64.02/2026:v20",

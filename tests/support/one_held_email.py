@@ -8,15 +8,8 @@ import asyncio
 import datetime as dt
 import sys
 
-from faststream.rabbit import RabbitBroker
-
-from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender
-from inovda_notification.adapters.store import CommitMarks, NotificationStore
-from inovda_notification.app import build_delivery
 from inovda_notification.domain import EmailMessage
-from inovda_notification.settings import NotificationSettings
-from inovda_shared.mongo import connect
-from inovda_shared.outbox import OutboxRelay
+from tests.support.one_email_sender import replica
 
 HELD = EmailMessage(
     kind="score",
@@ -30,13 +23,7 @@ HELD = EmailMessage(
 
 
 async def main(mongodb_url: str, database: str, smtp_port: int, due_in_seconds: float) -> None:
-    client = connect(mongodb_url)
-    store = NotificationStore(client[database])
-    marks = CommitMarks(mongodb_url, database, "dying-replica")
-    broker = RabbitBroker(logger=None)  # never connected: the process is killed before it would publish
-    sender = SmtpSender(SmtpConfig("127.0.0.1", smtp_port, "Inovda <inovda@kukarkab.example>"))
-    relay = OutboxRelay([store.outbox], broker, 1.0)
-    delivery = build_delivery(NotificationSettings(), store, marks, sender, relay, broker)
+    delivery = replica(mongodb_url, database, smtp_port)
     await delivery.holding.beat()
     until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=due_in_seconds)
     await delivery.hold(HELD, "corr-held", until)

@@ -31,34 +31,14 @@ async def pipeline(
 ) -> AsyncIterator[dict[str, str]]:
     """Yields service -> its database; `notification`: settings of the notification service."""
     databases = {name: f"{database_name}_{name}" for name in SERVICES}
+    common: dict[str, Any] = {"amqp_url": amqp_url, "mongodb_url": mongodb_url, "http_port": 0}
+    relay: dict[str, Any] = {"outbox_relay_interval_seconds": relay_interval_seconds}
     apps = [
-        create_submission_app(
-            SubmissionSettings(
-                amqp_url=amqp_url,
-                mongodb_url=mongodb_url,
-                mongodb_database=databases["submission"],
-                outbox_relay_interval_seconds=relay_interval_seconds,
-                http_port=0,
-            )
-        ),
-        create_scoring_app(
-            ScoringSettings(
-                amqp_url=amqp_url,
-                mongodb_url=mongodb_url,
-                mongodb_database=databases["scoring"],
-                outbox_relay_interval_seconds=relay_interval_seconds,
-                http_port=0,
-            )
-        ),
+        create_submission_app(SubmissionSettings(mongodb_database=databases["submission"], **common, **relay)),
+        create_scoring_app(ScoringSettings(mongodb_database=databases["scoring"], **common, **relay)),
         create_notification_app(
             NotificationSettings(
-                amqp_url=amqp_url,
-                mongodb_url=mongodb_url,
-                mongodb_database=databases["notification"],
-                smtp_port=mail.port,
-                outbox_relay_interval_seconds=relay_interval_seconds,
-                http_port=0,
-                **notification,
+                mongodb_database=databases["notification"], smtp_port=mail.port, **common, **{**relay, **notification}
             )
         ),
     ]

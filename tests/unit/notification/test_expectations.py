@@ -51,5 +51,6 @@ def test_a_before_that_is_not_the_last_emails_is_a_problem(renderer: Renderer) -
     announced = versions((1, 41.0, "Inovatif"), (5, 47.24, "Inovatif"))
     received = [sent(announced[1], None, renderer), sent(announced[5], None, renderer)]
     assert index_email_problems(announced, received) == [
-        "predicate:64.02/2026:v5: its 'before' (None) is not the last email's"
+        "predicate:64.02/2026:v5: its 'before' (None) is not the last email's",
+        "predicate:64.02/2026:v5: it does not say 'naik' against the last email",
     ]

@@ -4,8 +4,8 @@ emails received (the chaos suite, the container tests): the rules of `emails` an
 - Score emails: each innovation's latest revision scored has its email; an earlier revision's may have one
   (its window passed before the next revision came), none other.
 - Index emails, per region-year, in the order received: each of an announced version, newer than the one
-  before, its IID that version's, its "before" IID the previous email's; and, once all has rested, the last
-  one tells the latest state (its IID and predicate).
+  before, its IID that version's, its "before" IID and its direction ("naik", "turun") the previous email's;
+  and, once all has rested, the last one tells the latest state (its IID and predicate).
 """
 
 import re
@@ -57,6 +57,10 @@ def index_email_problems(
         before = match.group(2) if match else None
         if before != (format_number(previous.iid) if previous is not None else None):
             problems.append(f"{key}: its 'before' ({before}) is not the last email's")
+        if previous is not None and previous.predicate == state.predicate and previous.iid != state.iid:
+            direction = "naik" if state.iid > previous.iid else "turun"
+            if f" {direction} sejak email terakhir" not in text:
+                problems.append(f"{key}: it does not say '{direction}' against the last email")
         previous = state
     if settled and announced:
         latest = announced[max(announced)]

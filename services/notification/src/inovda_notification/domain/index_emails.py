@@ -38,15 +38,7 @@ class IndexState:
 
     @classmethod
     def of(cls, event: RegionIndexUpdated) -> "IndexState":
-        return cls(
-            version=event.version,
-            iid=event.iid,
-            predicate=event.predicate,
-            n=event.n,
-            spd=event.spd,
-            average_maturity=event.average_maturity,
-            count_score=event.count_score,
-        )
+        return cls(**{name: getattr(event, name) for name in cls.__dataclass_fields__})
 
     def to_document(self) -> dict[str, Any]:
         return asdict(self)
