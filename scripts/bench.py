@@ -1,9 +1,11 @@
-"""Inovda's benchmark harness: figures measured against the broker's own limit in the same run (issue 6).
+"""Inovda's benchmark harness: figures measured against the broker's own limit in the same run (issue 6), and
+what one innovation costs each service in database commands and CPU (issue 15, `bench_cost`).
 
 Prints a markdown table on stdout and writes the same figures as JSON under `var/bench/`. Not a test: it
 asserts nothing, it measures. Everything runs on this machine: RabbitMQ and FerretDB (started by
 `make infra`), an SMTP sink, and the services as real processes on `bench_*` databases that are dropped
-at the end. The services' own queues are deleted before each run so earlier messages do not skew it.
+at the end. The services' own queues are deleted before each run so earlier messages do not skew it. Score
+emails are held 1 s here (SCORE_EMAIL_WINDOW_SECONDS; 5 minutes by default): the end-to-end figures include it.
 
     .venv/bin/python scripts/bench.py --quick      # about 5 minutes
     .venv/bin/python scripts/bench.py              # the full sizes (100,000 stored innovations)
@@ -27,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
-import bench_portal  # its sibling script (the script's folder is on the path)
+import bench_cost  # its sibling scripts (the script's folder is on the path)
+import bench_portal
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
@@ -286,6 +289,7 @@ async def deployment(commands: Sequence[str], replicas: int) -> AsyncIterator[De
                 "RATE_LIMIT_GLOBAL_PER_MINUTE": high,
                 "EMAIL_QUOTA_PER_SOURCE_PER_DAY": high,
                 "INTAKE_AUTH": "off",  # published as the broker's default user
+                "SCORE_EMAIL_WINDOW_SECONDS": "1",
             }
             for _ in range(replicas):
                 process = ServiceProcess(command, env, log_dir=Path("var/bench/logs"))
@@ -497,6 +501,36 @@ async def measure_latency(count: int, target_rate: float, tag: str, within: floa
                 ],
                 rss_mb=running.peak_rss_mb(),
             )
+        finally:
+            await watcher.stop()
+
+
+async def measure_cost(count: int, tag: str, within: float, regions: int) -> bench_cost.Cost:
+    """Database commands and CPU per innovation (`bench_cost`): from the first report published until every
+    score email is out and the queues are drained, one replica of each service."""
+    async with deployment(SERVICES, 1) as running:
+        watcher = EventWatcher()
+        await watcher.start()
+        try:
+            await register_units(watcher, regions)
+            processes = [
+                bench_cost.Process(process.command.removeprefix("inovda-"), process.process.pid, process.http_port)
+                for process in running.processes
+            ] + bench_cost.infrastructure(AMQP_URL, MONGODB_URL)
+            bodies = report_bodies(count, tag, regions=regions)
+            messages = [("innovation.report.v1", json.dumps(b).encode(), f"{tag}-{i}") for i, b in enumerate(bodies)]
+            before = bench_cost.snapshot(processes)
+            started = time.perf_counter()
+            connection = await connect()
+            async with connection:
+                channel = await connection.channel(publisher_confirms=True)
+                exchange = await channel.get_exchange(INTAKE_EXCHANGE.name)
+                await publish_all(channel, exchange, messages)
+            await watcher.wait_for(lambda: len(watcher.accepted) + len(watcher.rejected), count, within)
+            await watcher.wait_for(lambda: len(watcher.score_emails), len(watcher.accepted), within)
+            await drain(("scoring.events", "notification.events"), within)
+            after = bench_cost.snapshot(processes)
+            return bench_cost.cost(before, after, len(watcher.accepted), time.perf_counter() - started)
         finally:
             await watcher.stop()
 
@@ -725,6 +759,11 @@ async def main(args: argparse.Namespace) -> int:
             stored, args.regions, args.scoring_events, args.scoring_runs, args.seed_budget, args.scoring_budget
         )
 
+    innovation_costs = []
+    for run in range(args.cost_runs):
+        log(f"run {run + 1}: cost per innovation, {args.cost_reports} reports")
+        innovation_costs.append(await measure_cost(args.cost_reports, f"C{run}", args.timeout, args.flow_regions))
+
     log(f"portal pages: {args.portal_units} units, {args.portal_innovations} innovations")
     portal_seeded, portal_pages = await bench_portal.measure(args.portal_units, args.portal_innovations, 60)
 
@@ -778,6 +817,7 @@ async def main(args: argparse.Namespace) -> int:
         rows.append((f"scoring cost {largest} / {smallest}", f"{ratio:.2f}", TARGETS["scoring_ratio"], verdict(met)))
     if 100_000 not in costs:
         notes.append("scoring at 100,000 stored innovations not measured in this run (see the sizes above)")
+    rows += bench_cost.table(innovation_costs)
     rows += bench_portal.table(args.portal_units, args.portal_innovations, portal_seeded, portal_pages)
     for command in SERVICES:
         peak = rss.get(command)
@@ -819,6 +859,7 @@ async def main(args: argparse.Namespace) -> int:
             },
             "peak_rss_mb": rss,
             "portal_pages_ms": {page.name: page.ms for page in portal_pages},
+            "cost_per_innovation": bench_cost.as_json(innovation_costs),
             "missing": missing,
             "notes": notes,
             "table": rows,
@@ -854,16 +895,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed-budget", type=float, default=900, help="give up seeding after this many seconds")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for a run's answers")
+    parser.add_argument("--cost-reports", type=int, default=200, help="reports per cost-per-innovation run")
+    parser.add_argument("--cost-runs", type=int, help="cost-per-innovation runs (default 3; 1 with --quick)")
     parser.add_argument("--portal-units", type=int, default=500, help="units of the portal pages' region")
     parser.add_argument("--portal-innovations", type=int, default=1000, help="innovations of that region")
     args = parser.parse_args(argv)
     quick = {
         "runs": 2, "raw_messages": 2000, "intake_messages": 80, "e2e_messages": 40, "latency_messages": 20,
         "scoring_sizes": [1000, 10000], "scoring_events": 2, "scoring_runs": 1, "scoring_budget": 60,
+        "cost_runs": 1,
     }  # fmt: skip
     full = {
         "runs": 3, "raw_messages": 5000, "intake_messages": 500, "e2e_messages": 300, "latency_messages": 150,
         "scoring_sizes": [1000, 10000, 100000], "scoring_events": 50, "scoring_runs": 3, "scoring_budget": 900,
+        "cost_runs": 3,
     }  # fmt: skip
     for name, value in (quick if args.quick else full).items():
         if getattr(args, name) is None:

@@ -26,7 +26,7 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from inovda_cli import demo_data, samples
 from inovda_cli.broker_access import results_queue
-from inovda_notification.domain import predicate_changed
+from inovda_notification.domain.expectations import index_email_problems
 from inovda_shared.contracts.events import RegionIndexUpdated
 from inovda_shared.topology import EVENTS_EXCHANGE, INTAKE_EXCHANGE
 
@@ -179,6 +179,20 @@ def answers(url: str, source: str) -> Consumer:
     return Consumer(url, results_queue(source))
 
 
+def office_emails(folder: Path, region: str) -> list[tuple[str, str]]:
+    """The region's index emails (dedupe key, plain text) in the order the SMTP sink wrote them."""
+    parser = email.parser.BytesParser(policy=email.policy.default)
+    found = []
+    for path in sorted(folder.glob("[0-9]*.eml")):
+        with path.open("rb") as handle:
+            message = parser.parse(handle)
+        key = str(message["X-Inovda-Dedupe-Key"])
+        if key.startswith(f"predicate:{region}/"):
+            body = message.get_body(preferencelist=("plain",))
+            found.append((key, body.get_content() if body is not None else ""))
+    return found
+
+
 def emails(folder: Path) -> Counter[str]:
     """Dedupe key -> how many emails with it the SMTP sink wrote (hidden names are emails being written)."""
     parser = email.parser.BytesHeaderParser(policy=email.policy.default)
@@ -267,8 +281,15 @@ class Ledger:
 
     # checks ------------------------------------------------------------------------------------------------
 
-    def check(self, observed: Consumer, results: dict[str, Consumer], mail: Counter[str]) -> dict[str, Any]:
-        """Counts of what was expected, what is missing and what came more than once: answers, scores, emails."""
+    def check(
+        self,
+        observed: Consumer,
+        results: dict[str, Consumer],
+        mail: Counter[str],
+        office: list[tuple[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """Counts of what was expected, what is missing and what came more than once: answers, scores, emails;
+        and what is wrong with the office's index emails (`office`: as `office_emails` reads them)."""
         mine = {intake.message_id for intake in self.intakes}
         answered: dict[str, list[Seen]] = defaultdict(list)
         for consumer in results.values():
@@ -284,10 +305,11 @@ class Ledger:
         expected_emails: Counter[str] = Counter(key for intake in self.intakes for key in intake.emails)
         for external_id in reports:
             expected_emails[f"score:e-inovasi/{external_id}:r1"] += 1
-        for seen in observed.of("region.index.updated"):
-            update = RegionIndexUpdated.model_validate(seen.body)
-            if update.region_code == self.region and predicate_changed(update):
-                expected_emails[f"predicate:{update.region_code}/{update.year}:v{update.version}"] += 1
+        announced = {
+            update.version: update
+            for update in (RegionIndexUpdated.model_validate(seen.body) for seen in observed.of("region.index.updated"))
+            if update.region_code == self.region
+        }
         received = Counter({key: count for key, count in mail.items() if self.mine(key, reports)})
         return {
             "messages": len(mine),
@@ -302,7 +324,10 @@ class Ledger:
             "emails": sum(received.values()),
             "emails_missing": sorted(key for key in expected_emails if key not in received),
             "emails_doubled": sorted(key for key, count in received.items() if count > 1),
-            "emails_unexpected": sorted(key for key in received if key not in expected_emails),
+            "emails_unexpected": sorted(
+                key for key in received if key not in expected_emails and not key.startswith("predicate:")
+            ),
+            "office_problems": index_email_problems(announced, office) if office is not None else [],
         }
 
     def mine(self, key: str, reports: set[str]) -> bool:
@@ -341,9 +366,13 @@ async def settle(
     """Until nothing is missing (or `within` seconds), then until `quiet` seconds pass without a new event or
     email (a late second copy would show); the final outcome, and when nothing was missing any more."""
 
+    def outcome() -> dict[str, Any]:
+        return ledger.check(observer, results, emails(mail_dir), office_emails(mail_dir, ledger.region))
+
     def complete() -> bool:
-        outcome = ledger.check(observer, results, emails(mail_dir))
-        return not (outcome["answers_missing"] or outcome["scores_missing"] or outcome["emails_missing"])
+        now_ = outcome()
+        missing = now_["answers_missing"] or now_["scores_missing"] or now_["emails_missing"]
+        return not (missing or now_["office_problems"])
 
     await until(complete, within)
     completed = now()
@@ -354,4 +383,4 @@ async def settle(
         current = (len(observer.seen), sum(emails(mail_dir).values()))
         if current != seen:
             seen, quiet_since = current, now()
-    return ledger.check(observer, results, emails(mail_dir)), completed
+    return outcome(), completed

@@ -35,7 +35,16 @@ async def services(
         ServiceProcess("inovda-scoring", {**common, "MONGODB_DATABASE": f"{drop_database}_s"}),
         ServiceProcess(
             "inovda-notification",
-            {**common, "MONGODB_DATABASE": f"{drop_database}_n", "SMTP_PORT": str(mail.port)},
+            {
+                **common,
+                "MONGODB_DATABASE": f"{drop_database}_n",
+                "SMTP_PORT": str(mail.port),
+                # Windows short enough for a test: the score email and the office's second index email.
+                "SCORE_EMAIL_WINDOW_SECONDS": "0.5",
+                "INDEX_PREDICATE_SETTLE_SECONDS": "0",
+                "INDEX_QUIET_SECONDS": "1",
+                "INDEX_MIN_GAP_SECONDS": "0",
+            },
         ),
     ]
     async with processes[0], processes[1], processes[2]:
@@ -76,7 +85,7 @@ async def test_an_outside_system_reports_and_units_and_office_get_their_emails(
         assert index["iid"] == 9.47
 
         # Receipt, rejection and score to the unit; to the office, the first index of the year (the
-        # profile alone) and the next whole point crossed.
+        # profile alone) and, once it has rested, the IID the innovation moved.
         await wait_for_mail(mail, 5)
         sent = await events.wait_for("notification.sent", count=5, timeout=30)
 

@@ -1,12 +1,14 @@
 """Runs services in-process against the real broker and database."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
 
+from inovda_cli.mailsink import MailSink
+from inovda_cli.processes import free_port
 from inovda_scoring.app import create_app as create_scoring_app
 from inovda_scoring.settings import ScoringSettings
 from inovda_shared.topology import declare_topology
@@ -15,6 +17,13 @@ from inovda_submission.settings import SubmissionSettings
 from tests.support.probe import EventProbe
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def mail() -> Iterator[MailSink]:
+    """A real SMTP server (aiosmtpd) on a free port, keeping every email it accepts."""
+    with MailSink(port=free_port()) as sink:
+        yield sink
 
 
 @pytest.fixture

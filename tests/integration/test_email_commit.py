@@ -4,6 +4,7 @@ a real broker."""
 
 import asyncio
 import datetime as dt
+import email.utils as email_utils
 import json
 import smtplib
 import subprocess
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from faststream.rabbit import RabbitBroker
 
 from inovda_cli.mailsink import MailSink
@@ -110,6 +112,47 @@ async def test_no_answer_after_the_message_went_out_is_uncertain(mail: MailSink)
     with pytest.raises(UncertainDeliveryError):
         await sender_for(mail, timeout_seconds=0.5).send(email(), committing)
     assert len(mail.received) == 1, "the server has it: this is why it must not be sent again"
+
+
+class CountingSink(MailSink):
+    """Counts the connections it is greeted on (one EHLO each)."""
+
+    connections = 0
+
+    async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.connections += 1
+        session.host_name = hostname  # what aiosmtpd does itself when no hook is there
+        return responses
+
+
+async def test_a_connection_is_kept_for_the_next_email_and_replaced_when_the_server_dropped_it() -> None:
+    sink = CountingSink(port=free_port())
+    with sink:
+        sender = sender_for(sink)
+        for number in range(3):
+            await sender.send(email(f"receipt:e-inovasi/INV-00{number}:r1"), lambda: None)
+        assert (len(sink.received), sink.connections) == (3, 1)
+        sink.stop()  # the server goes away and comes back: the kept connection is dead
+        sink.start()
+        await sender.send(email("receipt:e-inovasi/INV-009:r1"), lambda: None)
+        assert (len(sink.received), sink.connections) == (4, 2)
+        sender.stop()
+
+
+async def test_a_message_is_composed_once_for_all_its_attempts(mail: MailSink) -> None:
+    sender = sender_for(mail)
+    message = email()
+    mail.refusing = True
+    with pytest.raises(smtplib.SMTPDataError):
+        await sender.send(message, lambda: None)
+    refused_at = dt.datetime.now(dt.UTC)
+    await asyncio.sleep(1.1)  # a message composed again now would say a later second in its Date
+    mail.refusing = False
+    await sender.send(message, lambda: None)
+    date = email_utils.parsedate_to_datetime(mail.received[0].message["Date"])  # "-0000": UTC, given naive
+    assert date <= refused_at.replace(tzinfo=None)
 
 
 @pytest.fixture

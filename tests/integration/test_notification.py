@@ -60,20 +60,34 @@ def mail() -> Iterator[MailSink]:
         yield sink
 
 
+def quick_settings(
+    amqp_url: str, mongodb_url: str, database: str, mail: MailSink, **overrides: Any
+) -> NotificationSettings:
+    """Notification's settings for a test: its windows and retries in fractions of a second."""
+    quick: dict[str, Any] = {
+        "smtp_max_attempts": 3,
+        "smtp_first_backoff_seconds": 0.2,
+        "delivery_interval_seconds": 0.1,
+        "outbox_relay_interval_seconds": 0.2,
+        "schedule_interval_seconds": 3600,
+        "score_email_window_seconds": 0.3,
+        "index_predicate_settle_seconds": 0.0,
+        "index_quiet_seconds": 0.5,
+        "index_min_gap_seconds": 0.0,
+    }
+    return NotificationSettings(
+        amqp_url=amqp_url,
+        mongodb_url=mongodb_url,
+        mongodb_database=database,
+        smtp_port=mail.port,
+        http_port=0,
+        **{**quick, **overrides},
+    )
+
+
 @pytest.fixture
 def settings(clean_broker: str, mongodb_url: str, drop_database: str, mail: MailSink) -> NotificationSettings:
-    return NotificationSettings(
-        amqp_url=clean_broker,
-        mongodb_url=mongodb_url,
-        mongodb_database=drop_database,
-        smtp_port=mail.port,
-        smtp_max_attempts=3,
-        smtp_first_backoff_seconds=0.2,
-        delivery_interval_seconds=0.1,
-        outbox_relay_interval_seconds=0.2,
-        schedule_interval_seconds=3600,
-        http_port=0,
-    )
+    return quick_settings(clean_broker, mongodb_url, drop_database, mail)
 
 
 @pytest.fixture
@@ -236,7 +250,8 @@ async def test_a_redelivered_event_never_sends_the_same_email_twice(
     await publish(publisher, scored(), message_id="score-1")
     await publish(publisher, scored(), message_id="score-1")  # the broker redelivering
     await publish(publisher, scored())  # the same fact under another id
-    await publish(publisher, scored(revision=2))  # a new fact
+    await wait_for_mail(mail, lambda received: len(received) >= 1)
+    await publish(publisher, scored(revision=2))  # a new fact, after the first one's window
     await wait_for_mail(mail, lambda received: len(received) >= 2)
     await asyncio.sleep(1.0)
     assert sorted(item.dedupe_key for item in mail.received) == [

@@ -24,7 +24,7 @@ from inovda_shared.contracts.events import InnovationSubmitted, RegionProfileUpd
 from inovda_shared.contracts.intake import InnovationReport, RegionProfile
 from inovda_shared.outbox import OutboxRelay
 from inovda_shared.topology import declare_topology
-from tests.support.commands import CommandCounter
+from tests.support.commands import CommandLog
 
 pytestmark = pytest.mark.integration
 
@@ -35,8 +35,8 @@ PATH_CANDIDATES = 10
 @pytest.fixture
 async def counted_service(
     clean_broker: str, mongodb_url: str, database_name: str
-) -> AsyncIterator[tuple[ScoringService, CommandCounter]]:
-    counter = CommandCounter()
+) -> AsyncIterator[tuple[ScoringService, CommandLog]]:
+    counter = CommandLog()
     client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_url, event_listeners=[counter], tz_aware=True)
     broker = RabbitBroker(clean_broker, logger=None)
     await broker.connect()
@@ -64,7 +64,7 @@ async def score(service: ScoringService, event: InnovationSubmitted) -> None:
 
 
 async def cost_of_one_event(
-    service: ScoringService, counter: CommandCounter, region_code: str, stored: int
+    service: ScoringService, counter: CommandLog, region_code: str, stored: int
 ) -> tuple[int, int, int]:
     profile = RegionProfile.model_validate_json(json.dumps(samples.profile(region_code=region_code)))
     await service.on_profile_updated(
@@ -78,7 +78,7 @@ async def cost_of_one_event(
 
 
 async def test_one_event_costs_the_same_with_few_or_many_innovations_stored(
-    counted_service: tuple[ScoringService, CommandCounter],
+    counted_service: tuple[ScoringService, CommandLog],
 ) -> None:
     service, counter = counted_service
     for other in range(20):  # other regions' innovations must not be read either

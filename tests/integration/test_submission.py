@@ -40,7 +40,7 @@ from inovda_submission.handlers import build_router
 from inovda_submission.service import IntakeDelivery, IntakeService
 from inovda_submission.settings import SubmissionSettings
 from inovda_submission.views import SubmissionViews
-from tests.support.commands import CommandCounter
+from tests.support.commands import CommandLog
 from tests.support.intake import broker_user, publish_as_user
 from tests.support.probe import EventProbe
 
@@ -607,7 +607,7 @@ async def test_another_sender_cannot_preempt_a_body_sent_without_message_id(
 async def test_finding_the_latest_version_costs_the_same_at_the_third_revision_and_the_fortieth(
     submission_settings: SubmissionSettings, events: EventProbe
 ) -> None:
-    counter = CommandCounter()
+    counter = CommandLog()
     client: AsyncMongoClient[Any] = AsyncMongoClient(
         submission_settings.mongodb_url, event_listeners=[counter], tz_aware=True
     )

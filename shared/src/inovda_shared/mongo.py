@@ -33,9 +33,13 @@ __all__ = ["AsyncDatabase", "Document", "DuplicateKeyError", "connect"]
 
 
 def connect(url: str) -> AsyncMongoClient[Document]:
+    from .observability import COMMAND_COUNTER  # imported here: observability imports this module
+
     # Fail an operation within seconds when the server is gone, so the handler's retry loop decides
     # what to do instead of every call hanging for pymongo's 30 s default.
-    return AsyncMongoClient(url, serverSelectionTimeoutMS=5_000, connectTimeoutMS=5_000, tz_aware=True)
+    return AsyncMongoClient(
+        url, serverSelectionTimeoutMS=5_000, connectTimeoutMS=5_000, tz_aware=True, event_listeners=[COMMAND_COUNTER]
+    )
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 
 from .http import Response
 from .mongo import Document
@@ -24,6 +24,25 @@ from .mongo import Document
 REGISTRY = CollectorRegistry()
 
 DEAD_LETTERS = Counter("inovda_dead_letters", "Messages dead-lettered, by queue", ["queue"], registry=REGISTRY)
+MONGODB_COMMANDS = Counter(
+    "inovda_mongodb_commands", "Database commands this process sent, by command", ["command"], registry=REGISTRY
+)
+
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts every command of the clients it is given to (`make bench` reads the count per innovation)."""
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        MONGODB_COMMANDS.labels(command=event.command_name).inc()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+COMMAND_COUNTER = CommandCounter()
 
 
 def prometheus_middleware(service: str) -> RabbitPrometheusMiddleware:

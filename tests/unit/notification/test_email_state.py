@@ -168,6 +168,18 @@ def test_an_operator_may_ask_again_for_any_email_but_one_surely_sent(email: Stor
     assert resent(email, NOW) == expected
 
 
+def test_an_email_a_first_attempt_marked_is_in_flight_for_a_minute_before_anyone_calls_it_in_doubt() -> None:
+    """A first attempt holds no lock: one that finds its email committing cannot tell a dead attempt from one
+    under way until the attempt must be over."""
+    marked = stored(EmailStatus.COMMITTING, attempts=1, first_attempt=True, committing_at=NOW - 10 * SECOND)
+    assert first_step(marked, NOW) == NotYet()
+    assert resent(marked, NOW) is None
+    assert first_step(marked, NOW + 60 * SECOND) == SettleInDoubt()
+    assert resent(marked, NOW + 60 * SECOND) is not None
+    under_lock = dataclasses.replace(marked, first_attempt=False)
+    assert first_step(under_lock, NOW) == SettleInDoubt(), "the lock says the one that marked it is gone"
+
+
 def test_over_a_rate_limit_an_email_waits_without_losing_an_attempt() -> None:
     assert rate_limited(NOW, 1.5) == EmailChange(next_attempt_at=NOW + 1.5 * SECOND)
 

@@ -6,7 +6,12 @@ from typing import Any
 import pytest
 
 from inovda_notification.domain import (
+    Emailed,
     EmailMessage,
+    IndexEmailRule,
+    IndexEmailRules,
+    IndexMoves,
+    IndexState,
     KindCompliance,
     RegionContact,
     ReminderSchedule,
@@ -15,8 +20,8 @@ from inovda_notification.domain import (
     UnitContact,
     WeeklyDigest,
     compliance_by_kind,
-    predicate_change_emails,
-    predicate_changed,
+    index_email_due,
+    index_emails,
     receipt_emails,
     rejection_emails,
     rejection_recipient,
@@ -249,47 +254,83 @@ def test_a_custom_schedule_drives_the_dates_and_the_deadline_in_the_email(render
     assert email.cc == ["brida@kukarkab.example"]
 
 
-# --- Predicate change ----------------------------------------------------------------------------------
+# --- The office's index email ---------------------------------------------------------------------------
+
+T0 = dt.datetime(2026, 9, 1, 2, 0, tzinfo=dt.UTC)
+MINUTE = dt.timedelta(minutes=1)
+RULE = IndexEmailRule(quiet=15 * MINUTE, min_gap=60 * MINUTE)
+NO_MOVES = IndexMoves(new_innovations=0, revisions=0)
+
+
+def state(version: int = 7, iid: float = 40.35, predicate: str = "Inovatif", **fields: Any) -> IndexState:
+    values = {"n": 18, "spd": 41.25, "average_maturity": 61.0, "count_score": 6.84, **fields}
+    return IndexState(version=version, iid=iid, predicate=predicate, **values)
+
+
+def emailed(at: dt.datetime = T0, **fields: Any) -> Emailed:
+    return Emailed(state(**fields), at)
 
 
 @pytest.mark.parametrize(
-    ("previous_iid", "iid", "previous_predicate", "predicate", "expected"),
+    ("last", "latest", "expected"),
     [
-        (64.87, 65.12, "Inovatif", "Sangat Inovatif", True),  # predicate change
-        (60.9, 61.1, "Inovatif", "Inovatif", True),  # whole point up
-        (61.1, 60.9, "Inovatif", "Inovatif", True),  # whole point down
-        (60.2, 60.7, "Inovatif", "Inovatif", False),  # within one point
-        (60.0, 60.99, "Inovatif", "Inovatif", False),
-        (None, 12.5, None, "Kurang Inovatif", True),  # the first index of the year
+        (None, state(version=1), T0),  # the first index of the year: where the office starts
+        (emailed(version=5, predicate="Kurang Inovatif", iid=39.8), state(version=7), T0),  # a new predicate: now
+        (emailed(version=7, predicate="Kurang Inovatif", iid=39.8), state(version=7), None),  # emailed already
+        (emailed(version=9, predicate="Kurang Inovatif", iid=39.8), state(version=7), None),  # older than emailed
+        (emailed(version=5), state(version=7), None),  # same IID and predicate: nothing to tell
+        (emailed(T0 - 120 * MINUTE, version=5, iid=40.0), state(version=7), T0 + 15 * MINUTE),  # after a quiet time
+        (emailed(T0 - 50 * MINUTE, version=5, iid=40.0), state(version=7), T0 + 15 * MINUTE),
+        (emailed(T0 - 30 * MINUTE, version=5, iid=40.0), state(version=7), T0 + 30 * MINUTE),  # at most one an hour
     ],
 )
-def test_what_counts_as_a_predicate_change(
-    previous_iid: float | None, iid: float, previous_predicate: str | None, predicate: str, expected: bool
+def test_when_the_office_is_emailed(last: Emailed | None, latest: IndexState, expected: dt.datetime | None) -> None:
+    assert index_email_due(last, latest, T0, RULE) == expected
+
+
+def test_a_new_predicate_is_emailed_a_while_after_it_was_first_seen_with_what_is_known_by_then() -> None:
+    rule = IndexEmailRule(quiet=15 * MINUTE, min_gap=60 * MINUTE, settle=MINUTE)
+    last = emailed(T0 - 5 * MINUTE, version=5, predicate="Kurang Inovatif", iid=39.8)
+    first_seen = T0 - 30 * dt.timedelta(seconds=1)
+    assert index_email_due(last, state(version=9), T0, rule, diverged_at=first_seen) == first_seen + MINUTE
+    assert index_email_due(None, state(version=1), T0, rule) == T0 + MINUTE
+
+
+def test_a_region_may_have_its_own_rule() -> None:
+    own = IndexEmailRule(quiet=5 * MINUTE, min_gap=10 * MINUTE)
+    rules = IndexEmailRules(RULE, {"64.02": own, "64.03/2027": own})
+    assert (rules.of("64.02", 2026), rules.of("64.03", 2027), rules.of("64.03", 2026)) == (own, own, RULE)
+
+
+def test_a_predicate_change_goes_to_the_office_with_what_moved_it_the_path_and_the_missing_units(
+    renderer: Renderer,
 ) -> None:
     event = index_updated(
-        previous_iid=previous_iid, iid=iid, previous_predicate=previous_predicate, predicate=predicate
-    )
-    assert predicate_changed(event) is expected
-
-
-def test_a_predicate_change_goes_to_the_office_with_the_path_and_the_missing_units(renderer: Renderer) -> None:
-    event = index_updated(
         iid=40.35,
-        previous_iid=39.8,
-        previous_predicate="Kurang Inovatif",
+        previous_iid=40.1,  # the event's own predecessor: not what the office was told
+        previous_predicate="Inovatif",
         predicate="Inovatif",
         next_predicate="Sangat Inovatif",
+        n=18,
+        spd=41.25,
+        average_maturity=61.0,
         path=[
             path_step("Naikkan indikator SPD 12 (Penghargaan bagi inovator) dari level 2 ke 3 (+0,80 poin IID)", 41.15),
             path_step("Naikkan indikator SPD 15 (Fasilitasi HAKI) dari level 1 ke 3 (+0,80 poin IID)", 41.95),
         ],
     )
-    [email] = predicate_change_emails(event, brida(), [puskesmas_samboja()], renderer)
+    last = emailed(version=3, iid=39.8, predicate="Kurang Inovatif", n=12, spd=40.0, average_maturity=58.5)
+    moves = IndexMoves(new_innovations=6, revisions=2)
+    [email] = index_emails(event, last, moves, brida(), [puskesmas_samboja()], renderer)
     assert email.kind == "predicate_change"
     assert email.dedupe_key == "predicate:64.02/2026:v7"
     assert (email.to, email.cc) == (["brida@kukarkab.example"], [])
     assert email.subject == "Predikat IID 2026 berubah: Kurang Inovatif → Inovatif (IID 40,35)"
-    assert "IID saat ini : 40,35 (sebelumnya 39,80)" in email.text
+    assert "IID saat ini : 40,35 (pada email terakhir 39,80)" in email.text
+    assert "- Inovasi baru yang dinilai: 6; revisi yang dinilai: 2" in email.text
+    assert "- Inovasi yang memenuhi syarat: 12 menjadi 18" in email.text
+    assert "- Nilai SPD: 40,00 menjadi 41,25" in email.text
+    assert "- Rata-rata kematangan inovasi yang memenuhi syarat: 58,50 menjadi 61,00" in email.text
     assert "Langkah utama menuju predikat Sangat Inovatif:" in email.text
     first_step = "1. Naikkan indikator SPD 12 (Penghargaan bagi inovator) dari level 2 ke 3 (+0,80 poin IID)"
     assert f"{first_step} (IID menjadi 41,15)" in email.text
@@ -297,28 +338,35 @@ def test_a_predicate_change_goes_to_the_office_with_the_path_and_the_missing_uni
     assert "perumahan kawasan permukiman" in email.text
 
 
-def test_a_whole_point_crossing_says_up_or_down(renderer: Renderer) -> None:
-    up = index_updated(previous_iid=60.9, iid=61.1, previous_predicate="Inovatif", predicate="Inovatif")
-    [email] = predicate_change_emails(up, brida(), [], renderer)
-    assert email.subject == "IID 64.02 tahun 2026 naik ke 61,10 (Inovatif)"
+def test_up_or_down_is_against_the_last_email_not_the_events_own_predecessor(renderer: Renderer) -> None:
+    """The office read 48,40 last; a later state at 47,24 is down for it, whatever the event's predecessor was."""
+    event = index_updated(previous_iid=46.0, iid=47.24, previous_predicate="Inovatif", predicate="Inovatif")
+    last = emailed(version=5, iid=48.4, predicate="Inovatif")
+    [email] = index_emails(event, last, NO_MOVES, brida(), [], renderer)
+    assert email.subject == "IID 64.02 tahun 2026 turun ke 47,24 (Inovatif)"
+    assert "(IID) tahun 2026 turun sejak email terakhir kami (1 September 2026)." in email.text
+    assert "(pada email terakhir 48,40)" in email.text
     assert "Semua unit telah memenuhi kewajiban inovasi." in email.text
 
 
-def test_no_email_within_one_point(renderer: Renderer) -> None:
-    event = index_updated(previous_iid=60.2, iid=60.7, previous_predicate="Inovatif", predicate="Inovatif")
-    assert predicate_change_emails(event, brida(), [], renderer) == []
+def test_the_first_index_of_the_year_says_where_it_starts(renderer: Renderer) -> None:
+    event = index_updated(previous_iid=None, iid=12.5, previous_predicate=None, predicate="Kurang Inovatif")
+    [email] = index_emails(event, None, NO_MOVES, brida(), [], renderer)
+    assert email.subject == "IID 64.02 tahun 2026: 12,50 (Kurang Inovatif)"
+    assert "telah dihitung untuk pertama kalinya" in email.text
+    assert "Yang berubah" not in email.text
 
 
 def test_a_long_list_of_missing_units_is_shortened(renderer: Renderer) -> None:
     units = [puskesmas_samboja(unit_code=f"DESA-{number}", name=f"Desa {number}", kind="desa") for number in range(45)]
-    [email] = predicate_change_emails(index_updated(), brida(), units, renderer)
+    [email] = index_emails(index_updated(), None, NO_MOVES, brida(), units, renderer)
     assert "Unit yang belum memenuhi kewajiban inovasi (45):" in email.text
     assert "- dan 15 unit lainnya" in email.text
 
 
-def test_a_predicate_email_with_the_contact_of_another_region_is_a_wiring_error(renderer: Renderer) -> None:
+def test_an_index_email_with_the_contact_of_another_region_is_a_wiring_error(renderer: Renderer) -> None:
     with pytest.raises(ValueError, match=r"given for 64\.02/2026"):
-        predicate_change_emails(index_updated(), brida(region_code="64.03"), [], renderer)
+        index_emails(index_updated(), None, NO_MOVES, brida(region_code="64.03"), [], renderer)
 
 
 # --- Weekly digest -------------------------------------------------------------------------------------
@@ -389,5 +437,5 @@ def test_an_email_about_one_unit_names_it_and_one_to_the_office_names_none(rende
     unit = dinkes()
     [score] = score_emails(scored(), unit, renderer)
     assert score.about == (unit.region_code, unit.unit_code)
-    [office] = predicate_change_emails(index_updated(), brida(), [unit], renderer)
+    [office] = index_emails(index_updated(), None, NO_MOVES, brida(), [unit], renderer)
     assert office.about is None

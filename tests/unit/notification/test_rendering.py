@@ -9,12 +9,15 @@ from jinja2 import UndefinedError
 from markupsafe import escape
 
 from inovda_notification.domain import (
+    Emailed,
     EmailMessage,
+    IndexMoves,
+    IndexState,
     KindCompliance,
     ReminderSchedule,
     Renderer,
     WeeklyDigest,
-    predicate_change_emails,
+    index_emails,
     receipt_emails,
     rejection_emails,
     reminder_emails,
@@ -55,6 +58,10 @@ def every_email(renderer: Renderer, text: str = "Posyandu Digital Kukar") -> dic
         next_predicate="Sangat Inovatif",
         path=[path_step(f"Jadikan inovasi '{text}' memenuhi syarat (+0,26 poin IID)", 61.36)],
     )
+    last_emailed = Emailed(
+        IndexState(version=5, iid=60.2, predicate="Inovatif", n=20, spd=40.0, average_maturity=60.0, count_score=7.6),
+        dt.datetime(2026, 9, 1, 2, 0, tzinfo=dt.UTC),
+    )
     week = WeeklyDigest(
         region_code="64.02",
         year=2026,
@@ -79,7 +86,7 @@ def every_email(renderer: Renderer, text: str = "Posyandu Digital Kukar") -> dic
             renderer,
         ),
         *reminder_emails(unit, brida(), SCHEDULE, final, has_complied=False, today=final.on, renderer=renderer),
-        *predicate_change_emails(event, brida(), [unit], renderer),
+        *index_emails(event, last_emailed, IndexMoves(3, 1), brida(), [unit], renderer),
         *digest_emails(week, brida(), renderer),
     ]
     return {email.kind: email for email in emails}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inovda_notification.adapters.store import NotificationStore
-from inovda_notification.domain import predicate_changed
+from inovda_notification.domain.expectations import index_email_problems, score_emails_expected
 from inovda_notification.views import NotificationViews
 from inovda_portal.adapters.store import PortalStore
 from inovda_scoring.adapters.store import ScoringStore
@@ -294,20 +294,26 @@ async def _verify_emails(
     cluster: Cluster, watcher: Watcher, load: Load, scored: dict[tuple[str, int], list[Seen]]
 ) -> list[Check]:
     """Every email that should exist received exactly once by dedupe key, and no other: receipts and rejections
-    from the messages sent, scores from `innovation.scored`, predicate changes from `region.index.updated`."""
+    from the messages sent; a score email for each innovation's latest revision scored (an earlier revision's
+    may have one: its window had passed); the office's index emails each true to the one before, the last one
+    telling the latest state (`inovda_notification.domain.expectations`)."""
     expected = load.dataset.expected_emails()
-    for (external_id, revision), events in scored.items():
-        expected[f"score:{events[0].body['source']}/{external_id}:r{revision}"] += 1
-    for event in watcher.of("region.index.updated"):
-        update = RegionIndexUpdated.model_validate(event.body)
-        if predicate_changed(update):
-            expected[f"predicate:{update.region_code}/{update.year}:v{update.version}"] += 1
+    scores = score_emails_expected(
+        (events[0].body["source"], external_id, revision) for (external_id, revision), events in scored.items()
+    )
+    for key in scores.required:
+        expected[key] += 1
     received = Counter(item.dedupe_key for item in cluster.mail.received)
     missing = [key for key in expected if key not in received]
     doubled = {key: count for key, count in received.items() if count > 1}
-    unexpected = [key for key in received if key not in expected]
+    unexpected = [
+        key
+        for key in received
+        if key not in expected and key not in scores.allowed and not key.startswith("predicate:")
+    ]
     failed = [str(event.body.get("dedupe_key")) for event in watcher.of("notification.failed")]
     problems = list(dict.fromkeys(missing + list(doubled) + unexpected + failed))
+    office = _office_problems(cluster, watcher)
     evidence = _doubled_emails(cluster, load, doubled)
     stored = await _stored_emails(cluster, list(doubled) + missing)
     for item in evidence:
@@ -339,8 +345,32 @@ async def _verify_emails(
             lost=len(missing),
             duplicated=sum(count - 1 for count in doubled.values()),
             evidence=evidence,
-        )
+        ),
+        Check(
+            "the office's index emails in order, each true to the one before, the last one the latest state",
+            not office,
+            f"{sum(1 for key in received if key.startswith('predicate:'))} index emails"
+            + (f": {sample(office)}" if office else ""),
+        ),
     ]
+
+
+def _office_problems(cluster: Cluster, watcher: Watcher) -> list[str]:
+    """Each region-year's index emails, in the order the mail server received them, against its versions."""
+    announced: dict[tuple[str, int], dict[int, RegionIndexUpdated]] = defaultdict(dict)
+    for event in watcher.of("region.index.updated"):
+        update = RegionIndexUpdated.model_validate(event.body)
+        announced[(update.region_code, update.year)][update.version] = update
+    problems = []
+    for (region_code, year), versions in sorted(announced.items()):
+        prefix = f"predicate:{region_code}/{year}:v"
+        emails = [
+            (item.dedupe_key, item.part("plain"))
+            for item in cluster.mail.received
+            if item.dedupe_key.startswith(prefix)
+        ]
+        problems += index_email_problems(versions, emails)
+    return problems
 
 
 async def _verify_portal(cluster: Cluster, watcher: Watcher, dataset: Dataset) -> list[Check]:

@@ -93,6 +93,13 @@ class Cluster:
                 "RATE_LIMIT_PER_DOMAIN_PER_MINUTE": "100000",
                 "RATE_LIMIT_GLOBAL_PER_MINUTE": "100000",
                 "EMAIL_QUOTA_PER_SOURCE_PER_DAY": "100000",
+                # The run lasts minutes: the held emails' windows and a dead replica's takeover in seconds.
+                "SCORE_EMAIL_WINDOW_SECONDS": "2",
+                "INDEX_PREDICATE_SETTLE_SECONDS": "2",
+                "INDEX_QUIET_SECONDS": "5",
+                "INDEX_MIN_GAP_SECONDS": "0",
+                "HEARTBEAT_INTERVAL_SECONDS": "1",
+                "REPLICA_DEAD_AFTER_SECONDS": "8",
             },
             "portal": {"SESSION_SECRET": secrets.token_urlsafe(32), "SESSION_COOKIE_SECURE": "false"},
         }

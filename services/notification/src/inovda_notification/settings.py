@@ -12,6 +12,14 @@ class ScheduleConfig(BaseModel):
     dates: list[dt.date] | None = None
 
 
+class IndexEmailRuleConfig(BaseModel):
+    """A region's own index email rule (seconds): how long the IID must rest, and the least time between two."""
+
+    quiet_seconds: float | None = None
+    min_gap_seconds: float | None = None
+    predicate_settle_seconds: float | None = None
+
+
 class NotificationSettings(ServiceSettings):
     mongodb_database: str = "inovda_notification"
     http_port: int = 8083
@@ -23,6 +31,8 @@ class NotificationSettings(ServiceSettings):
     smtp_starttls: bool = False
     smtp_max_attempts: int = 5
     smtp_first_backoff_seconds: float = 2.0
+    # Conversations with the SMTP server at once (each on a connection kept open between emails).
+    smtp_pool_size: int = 4
     # Across every replica (tickets in the database: domain.quotas).
     rate_limit_per_domain_per_minute: int = Field(default=60, ge=0)
     rate_limit_global_per_minute: int = Field(default=300, ge=0)
@@ -35,6 +45,22 @@ class NotificationSettings(ServiceSettings):
     digest_weekday: int = 0  # Monday
     # JSON, e.g. {"64.02/2026": {"deadline": "2026-10-15"}}; other region-years use the default rule.
     reminder_schedules: dict[str, ScheduleConfig] = Field(default_factory=dict)
+    # Revisions of one innovation scored within this of each other give one score email, for the latest.
+    score_email_window_seconds: float = 300.0
+    # The office's index email: `index_predicate_settle_seconds` after a new predicate (or the year's first
+    # index) is seen; once the IID has moved, after it has not changed for `index_quiet_seconds`, and at most
+    # one per `index_min_gap_seconds`.
+    index_predicate_settle_seconds: float = 60.0
+    index_quiet_seconds: float = 900.0
+    index_min_gap_seconds: float = 3600.0
+    # JSON by region ("64.02") or region-year ("64.02/2026"), e.g. {"64.02": {"quiet_seconds": 600}}.
+    index_email_rules: dict[str, IndexEmailRuleConfig] = Field(default_factory=dict)
+    # Each replica says it is alive this often; one silent for `replica_dead_after_seconds` has its held
+    # emails taken over by the others.
+    heartbeat_interval_seconds: float = 5.0
+    replica_dead_after_seconds: float = 30.0
+    # How long a replica trusts a unit's or region's contact it read (one it stored itself is fresh at once).
+    contact_cache_seconds: float = 60.0
 
     @field_validator("smtp_username", "smtp_password", mode="before")
     @classmethod

@@ -13,11 +13,17 @@ worker thread with the standard library's blocking `smtplib`, and `committing` i
 in the same thread, so nothing waits for the event loop between the write's answer and the "."; and the
 thread cannot be cancelled, so a shutdown cannot cut a conversation between the record and the ".".
 
+Connections are kept open between emails, a few at most (`pool_size`, each used by one conversation at a
+time, in a thread of the sender's own): a conversation on a kept connection the server has closed meanwhile
+begins again on a new one (nothing was sent: the failure comes before DATA). Each email's message is
+composed once, and its retries send the same bytes.
+
 Headers are built by the standard library's `EmailMessage`, which refuses a header value with a line
 break; addresses and subjects come from the domain already cleaned, and are checked again here.
 """
 
 import asyncio
+import contextlib
 import email.policy
 import email.utils
 import hashlib
@@ -27,9 +33,11 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage as MimeMessage
 
+from cachetools import LRUCache
 from opentelemetry import trace
 
 from ..domain.model import EmailMessage
@@ -38,8 +46,9 @@ TRACER = trace.get_tracer("inovda.notification")
 
 _LINE_ENDINGS = re.compile(rb"\r\n|\n|\r")
 _LEADING_PERIOD = re.compile(rb"(?m)^\.")
-START_INPUT, COMPLETED = 354, 250
+START_INPUT, COMPLETED, CLOSING = 354, 250, 421
 ACCEPTED_RECIPIENT = (250, 251)
+COMPOSED_KEPT = 256  # messages kept composed for their retries
 
 
 class PermanentSendError(Exception):
@@ -66,17 +75,31 @@ class SmtpConfig:
     # Everything before the final "." must fit in this, well inside the email lock's 30 s: a replica that
     # takes over the lock of a slow attempt would otherwise find the email still pending and send it too.
     session_deadline_seconds: float = 20.0
+    # A kept connection idle longer than this is closed rather than used (servers drop idle ones).
+    idle_seconds: float = 30.0
+
+
+class _StaleConnectionError(Exception):
+    """A kept connection the server closed meanwhile: the conversation begins again on a new one."""
 
 
 class SmtpSender:
-    def __init__(self, config: SmtpConfig) -> None:
+    def __init__(self, config: SmtpConfig, pool_size: int = 4) -> None:
         self._config = config
         self._stopping = threading.Event()
+        self._threads = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="smtp")
+        self._idle: list[tuple[smtplib.SMTP, float]] = []  # kept connections, with when each was last used
+        self._idle_lock = threading.Lock()
+        self._composed: LRUCache[str, bytes] = LRUCache(COMPOSED_KEPT)  # used from the event loop only
 
     def stop(self) -> None:
         """Begin no new conversation (the ones under way finish): on shutdown, the queue of sends waiting for
         a thread would otherwise keep the process alive long after it was asked to stop."""
         self._stopping.set()
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for client, _ in idle:
+            _close(client)
 
     def compose(self, message: EmailMessage) -> MimeMessage:
         mime = MimeMessage()
@@ -99,10 +122,15 @@ class SmtpSender:
 
         Raises PermanentSendError when the server refuses the message, UncertainDeliveryError when the
         outcome is unknown, whatever `committing` raised (nothing sent), or the client's error otherwise."""
-        content = _data_section(self.compose(message))
+        content = self._composed.get(message.dedupe_key)
+        if content is None:
+            content = self._composed[message.dedupe_key] = _data_section(self.compose(message))
+        recipients = [*message.to, *message.cc]
         with TRACER.start_as_current_span("smtp send", attributes={"inovda.email.kind": message.kind}):
             try:
-                await asyncio.to_thread(self._converse, [*message.to, *message.cc], content, committing)
+                await asyncio.get_running_loop().run_in_executor(
+                    self._threads, self._converse, recipients, content, committing
+                )
             except smtplib.SMTPRecipientsRefused as exc:
                 raise PermanentSendError(f"every recipient was refused: {exc.recipients}") from exc
             except smtplib.SMTPResponseException as exc:
@@ -115,6 +143,38 @@ class SmtpSender:
         if self._stopping.is_set():
             raise SenderStoppedError("shutting down")
         deadline = time.monotonic() + config.session_deadline_seconds
+        client = self._kept()
+        try:
+            try:
+                if client is None:
+                    raise _StaleConnectionError
+                _envelope(client, config.sender, recipients, kept=True)
+            except _StaleConnectionError:
+                if client is not None:
+                    _close(client)
+                client = self._connect()
+                _envelope(client, config.sender, recipients, kept=False)
+            client.send(content)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the conversation took over {config.session_deadline_seconds:.0f} s")
+            committing()
+        except BaseException:
+            if client is not None:
+                _close(client)  # without the final ".", the server discards what it got
+            raise
+        try:
+            client.send(b".\r\n")
+            code, reply = client.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            _close(client)
+            raise UncertainDeliveryError(f"no answer after the message was sent: {exc}") from exc
+        if code != COMPLETED:
+            _close(client)
+            raise smtplib.SMTPDataError(code, reply)
+        self._keep(client)
+
+    def _connect(self) -> smtplib.SMTP:
+        config = self._config
         client = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
         try:
             if config.starttls:
@@ -122,40 +182,59 @@ class SmtpSender:
             if config.username is not None and config.password is not None:
                 client.login(config.username, config.password)
             client.ehlo_or_helo_if_needed()
-            _, sender = email.utils.parseaddr(config.sender)
-            code, reply = client.mail(sender)
-            if code != COMPLETED:
-                raise smtplib.SMTPSenderRefused(code, reply, sender)
-            refused = {}
-            for recipient in recipients:
-                code, reply = client.rcpt(recipient)
-                if code not in ACCEPTED_RECIPIENT:
-                    refused[recipient] = (code, reply)
-            if len(refused) == len(recipients):
-                raise smtplib.SMTPRecipientsRefused(refused)
-            code, reply = client.docmd("DATA")
-            if code != START_INPUT:
-                raise smtplib.SMTPDataError(code, reply)
-            client.send(content)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the conversation took over {config.session_deadline_seconds:.0f} s")
-            committing()
         except BaseException:
-            client.close()  # without the final ".", the server discards what it got
+            _close(client)
             raise
-        try:
-            client.send(b".\r\n")
-            code, reply = client.getreply()
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            client.close()
-            raise UncertainDeliveryError(f"no answer after the message was sent: {exc}") from exc
-        if code != COMPLETED:
-            client.close()
-            raise smtplib.SMTPDataError(code, reply)
-        try:
-            client.quit()
-        except (smtplib.SMTPException, OSError):
-            client.close()  # the message is accepted; a failed goodbye changes nothing
+        return client
+
+    def _kept(self) -> smtplib.SMTP | None:
+        """A kept connection used recently enough, if any (the older ones are closed)."""
+        now = time.monotonic()
+        with self._idle_lock:
+            while self._idle:
+                client, used_at = self._idle.pop()
+                if now - used_at <= self._config.idle_seconds:
+                    return client
+                _close(client)
+        return None
+
+    def _keep(self, client: smtplib.SMTP) -> None:
+        if self._stopping.is_set():
+            _close(client)
+            return
+        with self._idle_lock:
+            self._idle.append((client, time.monotonic()))
+
+
+def _envelope(client: smtplib.SMTP, sender_address: str, recipients: list[str], kept: bool) -> None:
+    """MAIL, RCPT and DATA, up to the server's go-ahead for the message. On a kept connection, the server
+    having closed it shows here (raised as _StaleConnectionError), before anything of the email was sent."""
+    _, sender = email.utils.parseaddr(sender_address)
+    try:
+        code, reply = client.mail(sender)
+    except (smtplib.SMTPServerDisconnected, OSError) as exc:
+        if kept:
+            raise _StaleConnectionError from exc
+        raise
+    if code == CLOSING and kept:
+        raise _StaleConnectionError
+    if code != COMPLETED:
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    refused = {}
+    for recipient in recipients:
+        code, reply = client.rcpt(recipient)
+        if code not in ACCEPTED_RECIPIENT:
+            refused[recipient] = (code, reply)
+    if len(refused) == len(recipients):
+        raise smtplib.SMTPRecipientsRefused(refused)
+    code, reply = client.docmd("DATA")
+    if code != START_INPUT:
+        raise smtplib.SMTPDataError(code, reply)
+
+
+def _close(client: smtplib.SMTP) -> None:
+    with contextlib.suppress(OSError):
+        client.close()
 
 
 def _data_section(mime: MimeMessage) -> bytes:

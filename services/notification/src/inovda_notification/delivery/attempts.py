@@ -108,18 +108,27 @@ class EmailAttempts:
 
     async def _settle(self, email: StoredEmail, settlement: Settlement) -> PendingBatch | None:
         """Record the settlement (it must not give up: the server may have the email), count it, announce it."""
-        kind, key = email.message.kind, email.key
-        match settlement.counted:
-            case "sent_unconfirmed":
-                log.warning("email %s: %s; recorded as sent, unconfirmed (in doubt)", key, settlement.reason)
-            case "retried":
-                log.warning("email %s attempt %d failed: %s", kind, settlement.change.attempts, settlement.reason)
-            case "failed":
-                log.error("email %s failed after %d attempts: %s", kind, settlement.change.attempts, settlement.reason)
-            case "over_quota":
-                log.warning("email %s not sent: %s", key, settlement.reason)
+        told(email, settlement)
         change = settlement.change
-        await retry_transient(lambda: self._store.update_email(key, change), RECORDING[settlement.counted])
-        if settlement.counted is not None:
-            EMAILS.labels(kind=kind, outcome=settlement.counted).inc()
+        await retry_transient(lambda: self._store.update_email(email.key, change), RECORDING[settlement.counted])
+        counted(email, settlement)
         return await self._outcomes.record(email, settlement)
+
+
+def told(email: StoredEmail, settlement: Settlement) -> None:
+    """An attempt's outcome in the log (a plain success says nothing)."""
+    kind, key = email.message.kind, email.key
+    match settlement.counted:
+        case "sent_unconfirmed":
+            log.warning("email %s: %s; recorded as sent, unconfirmed (in doubt)", key, settlement.reason)
+        case "retried":
+            log.warning("email %s attempt %d failed: %s", kind, settlement.change.attempts, settlement.reason)
+        case "failed":
+            log.error("email %s failed after %d attempts: %s", kind, settlement.change.attempts, settlement.reason)
+        case "over_quota":
+            log.warning("email %s not sent: %s", key, settlement.reason)
+
+
+def counted(email: StoredEmail, settlement: Settlement) -> None:
+    if settlement.counted is not None:
+        EMAILS.labels(kind=email.message.kind, outcome=settlement.counted).inc()

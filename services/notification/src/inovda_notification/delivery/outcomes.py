@@ -1,5 +1,10 @@
-"""What an attempt announces: `notification.sent` or `notification.failed` through the outbox, and a failed
-email's dead letter."""
+"""What an attempt announces: `notification.sent` or `notification.failed`, and a failed email's dead letter.
+
+An attempt under the email's lock keeps its event in the outbox (under the lock) and publishes it after. A
+first attempt holds no lock and publishes at once, before it records what came of it, so that an email
+recorded as settled has had its event published; only when the broker does not take it does the event go
+to the outbox, for the relay.
+"""
 
 import logging
 
@@ -8,8 +13,9 @@ from faststream.rabbit import RabbitBroker
 from inovda_shared.consumer import publish_dead_letter
 from inovda_shared.contracts.commands import EmailResend
 from inovda_shared.contracts.events import NotificationFailed, NotificationSent
-from inovda_shared.messaging import OutgoingEvent
+from inovda_shared.messaging import OutgoingEvent, publish_events
 from inovda_shared.outbox import Outbox, OutboxRelay, PendingBatch
+from inovda_shared.retry import retry_transient
 from inovda_shared.topology import NOTIFICATION_QUEUE
 
 from ..domain import StoredEmail
@@ -41,6 +47,19 @@ class OutcomePublisher:
             await self._relay.publish(batch)
         except Exception as exc:  # the broker is away: the outbox relay publishes it once it is back
             log.warning("publishing the outcome of email %s left to the relay: %s", key, type(exc).__name__)
+
+    async def announce(self, email: StoredEmail, settlement: Settlement) -> None:
+        """A first attempt's settlement: its dead letter, and its event published now (or left to the relay)."""
+        if (failed := settlement.failed_for_good) is not None:
+            await retry_transient(lambda: self._dead_letter(email, failed), "dead-lettering a failed email")
+        if settlement.event is None:
+            return
+        outgoing = _outgoing(settlement.event, email.correlation_id)
+        try:
+            await publish_events(self._broker, [outgoing])
+        except Exception as exc:  # the broker is away: kept for the outbox relay
+            log.warning("publishing the outcome of email %s left to the relay: %s", email.key, type(exc).__name__)
+            await self._outbox.record(_outbox_key(settlement.event), [outgoing])
 
     async def _dead_letter(self, email: StoredEmail, failed: NotificationFailed) -> None:
         """A failed email's dead letter is a request to send it again: `inovda dlq replay` does just that."""

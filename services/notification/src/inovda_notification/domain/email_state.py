@@ -1,10 +1,13 @@
 """An email in the sent log: its states, and what each attempt at it decides.
 
-An email is recorded `pending` under its dedupe key. An attempt marks it `committing` just before the SMTP
-server is told to take it (the final "." of DATA), then records what came of it: `sent` (confirmed, or in
-doubt when the server's answer never came), `pending` again with a later next attempt, or `failed` for good
-after the last attempt (and dead-lettered). An email found `committing` belongs to an attempt that died
-after its mark: the server may have it, so it is recorded as sent without confirmation, never sent again.
+An email's first attempt records it `committing` just before the SMTP server is told to take it (the final
+"." of DATA): that record, a unique insert under its dedupe key, is what makes the attempt the only one. A
+first attempt that fails before it records the email `pending` with its next attempt; each later attempt
+marks it `committing` again (under the email's lock). An attempt then records what came of it: `sent`
+(confirmed, or in doubt when the server's answer never came), `pending` again with a later next attempt,
+or `failed` for good after the last attempt (and dead-lettered). An email found `committing` well after
+its mark (`IN_FLIGHT`) belongs to an attempt that died after it: the server may have it, so it is recorded
+as sent without confirmation, never sent again.
 
 Every step changes only the fields it names (`EmailChange`), never the whole record: the commit mark is
 written from the sender's thread meanwhile, and a whole record read before it would undo it.
@@ -24,6 +27,9 @@ MAX_BACKOFF_SECONDS = 300.0
 # A due key without its email is a recording under way, or one that died half-way and that its event's
 # redelivery completes. One alone this long belongs to no email.
 ORPHAN_DUE_AFTER = dt.timedelta(hours=1)
+# An attempt is done this long after its commit mark (the final ".", the server's answer, the record of it):
+# an email committing for longer is one whose attempt died.
+IN_FLIGHT = dt.timedelta(seconds=60)
 
 
 class EmailStatus(StrEnum):
@@ -54,6 +60,9 @@ class StoredEmail:
     last_error: str | None = None
     committing_at: dt.datetime | None = None
     committed_by: str | None = None  # the replica that marked it committing
+    # Marked by a first attempt, which holds no lock: a replica that finds it committing cannot tell a dead
+    # attempt from one under way, until `IN_FLIGHT` has passed.
+    first_attempt: bool = False
 
     @property
     def key(self) -> str:
@@ -118,12 +127,18 @@ FirstStep = SettleInDoubt | Forget | NotYet | Attempt
 
 def first_step(email: StoredEmail, now: dt.datetime) -> FirstStep:
     if email.status is EmailStatus.COMMITTING:
-        return SettleInDoubt()
+        return NotYet() if in_flight(email, now) else SettleInDoubt()
     if email.status is not EmailStatus.PENDING:
         return Forget()
     if email.next_attempt_at > now:
         return NotYet()
     return Attempt(email.attempts + 1)
+
+
+def in_flight(email: StoredEmail, now: dt.datetime) -> bool:
+    """Marked committing by a first attempt so recently that the attempt may still be under way (an attempt
+    under the email's lock that finds it committing knows the one that marked it is gone)."""
+    return email.first_attempt and email.committing_at is not None and email.committing_at > now - IN_FLIGHT
 
 
 def orphaned(due_since: dt.datetime, now: dt.datetime) -> bool:
@@ -137,8 +152,9 @@ def rate_limited(now: dt.datetime, wait_seconds: float) -> EmailChange:
 
 
 def resent(email: StoredEmail, now: dt.datetime) -> EmailChange | None:
-    """On an operator's word (or its dead letter replayed): from the start, unless it was surely sent."""
-    if email.sent_for_sure:
+    """On an operator's word (or its dead letter replayed): from the start, unless it was surely sent or its
+    attempt may still be under way."""
+    if email.sent_for_sure or (email.status is EmailStatus.COMMITTING and in_flight(email, now)):
         return None
     return EmailChange(status=EmailStatus.PENDING, attempts=0, next_attempt_at=now)
 

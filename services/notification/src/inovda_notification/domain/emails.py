@@ -7,7 +7,6 @@ builder's docstring says when that is.
 
 import datetime as dt
 import hashlib
-import math
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from inovda_shared.indonesian import format_date, format_number, format_points
 
 from .formatting import one_line, shorten, subject_line
 from .improvements import improvements_from_event
+from .index_emails import Emailed, IndexMoves, IndexState
 from .model import EmailKind, EmailMessage, Recipients, RegionContact, UnitContact, recipients
 from .reasons import explain
 from .rendering import Renderer
@@ -134,7 +134,7 @@ def score_emails(event: InnovationScored, unit: UnitContact | None, renderer: Re
     title = one_line(event.title)
     return _email(
         "score",
-        f"score:{_key_part(event.source)}/{_key_part(event.external_id)}:r{event.revision}",
+        score_key(event.source, event.external_id, event.revision),
         recipients(unit.emails, unit.mentor_emails),
         f'Hasil penilaian inovasi "{_in_subject(title)}": kematangan {format_points(event.maturity)}'
         + ("" if event.eligible else " (belum memenuhi syarat)"),
@@ -236,6 +236,11 @@ def review_emails(
     )
 
 
+def score_key(source: str, external_id: str, revision: int) -> str:
+    """The score email of one revision; the next revision's key tells whether a newer one is on its way."""
+    return f"score:{_key_part(source)}/{_key_part(external_id)}:r{revision}"
+
+
 # --- Reminder ------------------------------------------------------------------------------------------
 
 
@@ -281,41 +286,46 @@ def reminder_emails(
     )
 
 
-# --- Predicate change ----------------------------------------------------------------------------------
+# --- The office's index email --------------------------------------------------------------------------
 
 
-def predicate_changed(event: RegionIndexUpdated) -> bool:
-    """The predicate changed, or the IID crossed a whole point (60.2 -> 60.7 does not; 60.9 -> 61.1 does).
-
-    The region's first index of the year (no previous figures) counts as a change: it is where it starts.
-    """
-    predicate_moved = event.previous_predicate != event.predicate
-    crossed_whole_point = _whole_points(event.previous_iid) != _whole_points(event.iid)
-    return predicate_moved or crossed_whole_point
-
-
-def predicate_change_emails(
-    event: RegionIndexUpdated, region: RegionContact, missing_units: Sequence[UnitContact], renderer: Renderer
+def index_emails(
+    event: RegionIndexUpdated,
+    last: Emailed | None,
+    moves: IndexMoves,
+    region: RegionContact,
+    missing_units: Sequence[UnitContact],
+    renderer: Renderer,
+    timezone: dt.tzinfo = dt.UTC,
 ) -> list[EmailMessage]:
-    """To the innovation office when `predicate_changed`: the IID, the predicate, who is still missing,
-    and the first steps of the event's path to the next band. `missing_units`: units yet to comply.
-    """
+    """To the innovation office, when `index_email_due` says so: the IID and predicate now and as last emailed
+    (`last`), what moved them since, who is still missing (`missing_units`: units yet to comply), and the first
+    steps of the event's path to the next band. Dates are the region's local ones (`timezone`)."""
     _check_region(region, event.region_code, event.year)
-    if not predicate_changed(event):
-        return []
+    before = last.state if last is not None else None
     return _email(
         "predicate_change",
-        f"predicate:{_key_part(event.region_code)}/{event.year}:v{event.version}",
+        index_email_key(event.region_code, event.year, event.version),
         recipients(region.admin_emails),
-        _predicate_subject(event),
+        _index_subject(event, before),
         {
             "region_code": event.region_code,
             "year": event.year,
             "iid": event.iid,
             "predicate": event.predicate,
-            "previous_iid": event.previous_iid,
-            "previous_predicate": event.previous_predicate,
-            "predicate_is_new": event.previous_predicate is not None and event.previous_predicate != event.predicate,
+            "previous_iid": before.iid if before else None,
+            "previous_predicate": before.predicate if before else None,
+            "predicate_is_new": before is not None and before.predicate != event.predicate,
+            "direction": _direction(event.iid, before),
+            "since": last.at.astimezone(timezone).date() if last is not None else None,
+            "n": event.n,
+            "previous_n": before.n if before else None,
+            "spd": event.spd,
+            "previous_spd": before.spd if before else None,
+            "average_maturity": event.average_maturity,
+            "previous_average_maturity": before.average_maturity if before else None,
+            "new_innovations": moves.new_innovations,
+            "revisions": moves.revisions,
             "next_predicate": event.next_predicate,
             "path": event.path[:MAX_PATH_STEPS],
             "yandas_missing": [affair.replace("_", " ") for affair in event.yandas_missing],
@@ -327,18 +337,25 @@ def predicate_change_emails(
     )
 
 
-def _predicate_subject(event: RegionIndexUpdated) -> str:
+def index_email_key(region_code: str, year: int, version: int) -> str:
+    """The office's email of one index version."""
+    return f"predicate:{_key_part(region_code)}/{year}:v{version}"
+
+
+def _direction(iid: float, before: IndexState | None) -> str | None:
+    if before is None or iid == before.iid:
+        return None
+    return "naik" if iid > before.iid else "turun"
+
+
+def _index_subject(event: RegionIndexUpdated, before: IndexState | None) -> str:
     iid = format_number(event.iid)
-    if event.previous_predicate is not None and event.previous_predicate != event.predicate:
-        return f"Predikat IID {event.year} berubah: {event.previous_predicate} → {event.predicate} (IID {iid})"
-    if event.previous_iid is None:
+    if before is not None and before.predicate != event.predicate:
+        return f"Predikat IID {event.year} berubah: {before.predicate} → {event.predicate} (IID {iid})"
+    direction = _direction(event.iid, before)
+    if direction is None:
         return f"IID {event.region_code} tahun {event.year}: {iid} ({event.predicate})"
-    direction = "naik" if event.iid > event.previous_iid else "turun"
     return f"IID {event.region_code} tahun {event.year} {direction} ke {iid} ({event.predicate})"
-
-
-def _whole_points(iid: float | None) -> int | None:
-    return None if iid is None else math.floor(iid)
 
 
 # --- Weekly digest -------------------------------------------------------------------------------------
@@ -389,7 +406,7 @@ def weekly_digest_emails(digest: WeeklyDigest, region: RegionContact, renderer: 
     titles = [one_line(title) for title in digest.new_innovation_titles]
     return _email(
         "weekly_digest",
-        f"digest:{_key_part(digest.region_code)}/{iso_year}-W{iso_week:02d}",
+        digest_key(digest.region_code, digest.week_of),
         recipients(region.admin_emails),
         f"Ringkasan mingguan inovasi daerah {digest.region_code}, minggu {iso_week} tahun {iso_year}",
         {
@@ -409,6 +426,12 @@ def weekly_digest_emails(digest: WeeklyDigest, region: RegionContact, renderer: 
         },
         renderer,
     )
+
+
+def digest_key(region_code: str, week_of: dt.date) -> str:
+    """The weekly digest of the ISO week `week_of` falls in."""
+    iso_year, iso_week, _ = week_of.isocalendar()
+    return f"digest:{_key_part(region_code)}/{iso_year}-W{iso_week:02d}"
 
 
 # --- Shared --------------------------------------------------------------------------------------------

@@ -1,0 +1,213 @@
+"""What one innovation costs, for `make bench` (`scripts/bench.py` runs it with its deployment; it also runs
+alone): database commands and CPU milliseconds per innovation, per service and in total, FerretDB and
+RabbitMQ included.
+
+- Commands: each service process counts the commands of its database clients (`inovda_mongodb_commands_total`
+  on its `/metrics`, a PyMongo CommandListener); read before and after the reports, driver handshakes and
+  readiness pings left out.
+- CPU: user + system time of each process from `/proc/<pid>/stat`, before and after: the services' processes,
+  and the processes listening on the broker's and the database's ports (found through `/proc/net/tcp`). Those
+  two are whole servers: run on ones nobody else uses meanwhile (`make infra`'s are shared by every test).
+
+The window is from the first report published to the last score email sent and every service quiet again;
+the office's index emails (per region, after their quiet period) mostly fall outside it.
+
+    .venv/bin/python scripts/bench_cost.py [--reports 200] [--regions 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+NOT_SERVICE_WORK = frozenset({"hello", "ismaster", "isMaster", "ping", "endSessions", "buildInfo"})
+_COMMAND_SAMPLE = re.compile(r'^inovda_mongodb_commands_total\{command="([^"]+)"\} ([0-9.e+]+)$', re.MULTILINE)
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+# The issue's figures on 02015ef (issue 15) and its targets, per innovation.
+BEFORE = {"notification": 48.0, "scoring": 14.0, "submission": 6.0}
+TARGET_COMMANDS, TARGET_CPU_MS = 20.0, 80.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND  # utime, stime (fields 14 and 15)
+
+
+def listening_pid(url: str, default_port: int) -> int | None:
+    """The process listening on the URL's port on this machine, if it is one this user may see."""
+    port = urlsplit(url).port or default_port
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                inodes.add(fields[9])
+    if not inodes:
+        return None
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            for fd in (entry / "fd").iterdir():
+                link = os.readlink(fd)
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+def commands_of(http_port: int) -> float:
+    """The database commands a service process has sent, from its metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(float(count) for command, count in _COMMAND_SAMPLE.findall(text) if command not in NOT_SERVICE_WORK)
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str  # the service ("submission", ...), or "FerretDB", "RabbitMQ"
+    pid: int
+    http_port: int | None  # a service's metrics
+
+
+@dataclass
+class Snapshot:
+    cpu: dict[str, float]
+    commands: dict[str, float]
+
+
+def snapshot(processes: Sequence[Process]) -> Snapshot:
+    cpu: dict[str, float] = {}
+    commands: dict[str, float] = {}
+    for process in processes:
+        cpu[process.name] = cpu.get(process.name, 0.0) + cpu_seconds(process.pid)
+        if process.http_port is not None:
+            commands[process.name] = commands.get(process.name, 0.0) + commands_of(process.http_port)
+    return Snapshot(cpu, commands)
+
+
+@dataclass(frozen=True)
+class Cost:
+    innovations: int
+    commands: dict[str, float]  # per innovation, per service
+    cpu_ms: dict[str, float]  # per innovation, per process kind
+    seconds: float
+
+    @property
+    def total_commands(self) -> float:
+        return sum(self.commands.values())
+
+    @property
+    def total_cpu_ms(self) -> float:
+        return sum(self.cpu_ms.values())
+
+
+def cost(before: Snapshot, after: Snapshot, innovations: int, seconds: float) -> Cost:
+    return Cost(
+        innovations,
+        {name: (after.commands[name] - before.commands.get(name, 0.0)) / innovations for name in after.commands},
+        {name: (after.cpu[name] - before.cpu.get(name, 0.0)) * 1000 / innovations for name in after.cpu},
+        seconds,
+    )
+
+
+def infrastructure(amqp_url: str, mongodb_url: str) -> list[Process]:
+    found = []
+    for name, url, port in (("RabbitMQ", amqp_url, 5672), ("FerretDB", mongodb_url, 27017)):
+        pid = listening_pid(url, port)
+        if pid is not None:
+            found.append(Process(name, pid, None))
+    return found
+
+
+def table(costs: Sequence[Cost]) -> list[tuple[str, str, str, str]]:
+    """Rows for the benchmark's table: median over the runs."""
+    if not costs:
+        return []
+
+    def median(values: Sequence[float]) -> float:
+        ordered = sorted(values)
+        return ordered[len(ordered) // 2]
+
+    def spread(values: Sequence[float], digits: int = 1) -> str:
+        text = f"{median(values):.{digits}f}"
+        return text if len(values) == 1 else f"{text} ({min(values):.{digits}f}..{max(values):.{digits}f})"
+
+    rows: list[tuple[str, str, str, str]] = []
+    size = f"{costs[0].innovations} reports"
+    for service in ("submission", "scoring", "notification"):
+        values = [run.commands.get(service, float("nan")) for run in costs]
+        rows.append(
+            (f"db commands per innovation, {service} ({size})", spread(values), f"today {BEFORE[service]:.0f}", "")
+        )
+    totals = [run.total_commands for run in costs]
+    met = median(totals) <= TARGET_COMMANDS
+    rows.append(
+        ("db commands per innovation, total", spread(totals), f"<= {TARGET_COMMANDS:.0f} (today ~69)", _met(met))
+    )
+    names = sorted({name for run in costs for name in run.cpu_ms})
+    for name in names:
+        rows.append((f"CPU ms per innovation, {name}", spread([run.cpu_ms.get(name, 0.0) for run in costs]), "", ""))
+    cpu = [run.total_cpu_ms for run in costs]
+    rows.append(
+        ("CPU ms per innovation, total", spread(cpu), f"<= {TARGET_CPU_MS:.0f} (today ~230)", _met(median(cpu) <= 80))
+    )
+    return rows
+
+
+def _met(met: bool) -> str:
+    return "met" if met else "**missed**"
+
+
+def as_json(costs: Sequence[Cost]) -> list[Mapping[str, object]]:
+    return [
+        {"innovations": run.innovations, "seconds": run.seconds, "commands": run.commands, "cpu_ms": run.cpu_ms}
+        for run in costs
+    ]
+
+
+async def main(args: argparse.Namespace) -> int:
+    import bench  # the harness (its deployment, load and waits); imported here: it imports this module
+
+    costs = []
+    for run in range(args.runs):
+        bench.log(f"cost run {run + 1}: {args.reports} reports over {args.regions} regions")
+        costs.append(await bench.measure_cost(args.reports, f"C{run}", args.timeout, args.regions))
+    print("| measurement | figure | target | verdict |")
+    print("|---|---|---|---|")
+    for row in table(costs):
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reports", type=int, default=200, help="innovation reports per run")
+    parser.add_argument("--regions", type=int, default=10, help="regions they spread over")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=600)
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    started = time.perf_counter()
+    sys.exit(asyncio.run(main(parse_args())))

@@ -1,0 +1,106 @@
+"""An email's first attempt, made where its cause is handled (before the event is acknowledged, or when a held
+email falls due): nothing is written before the conversation; the email's record is inserted as the commit
+mark (`CommittingSender.send_first`), and updated once with what came of it.
+
+So an email sent at the first try costs two writes. Of two first attempts at one email (a redelivered event,
+two replicas, a held email taken over) the second finds the record there and sends nothing (`Taken`); it asks
+the delivery loop to look at the email once the other attempt must be over, in case it died half-way. A first
+attempt that fails before its mark records the email as the failure leaves it (pending, with its next
+attempt), and the delivery loop takes over from there (`attempts`).
+"""
+
+import datetime as dt
+from collections.abc import Callable
+
+from inovda_shared.retry import retry_transient
+
+from ..adapters.smtp import SenderStoppedError
+from ..adapters.store import NotificationStore, committing_document
+from ..domain import EmailMessage, EmailStatus, StoredEmail
+from ..domain.email_state import (
+    IN_FLIGHT,
+    Delivered,
+    InDoubt,
+    NotMarked,
+    RetryPolicy,
+    over_quota,
+    rate_limited,
+    settle,
+)
+from ..domain.quotas import OverQuota, Wait
+from .attempts import RECORDING, counted, told
+from .committing import CommittingSender, Taken
+from .outcomes import OutcomePublisher
+from .rate_limits import SendingLimits
+
+Clock = Callable[[], dt.datetime]
+
+
+class FirstAttempts:
+    def __init__(
+        self,
+        store: NotificationStore,
+        sender: CommittingSender,
+        instance: str,
+        limits: SendingLimits,
+        outcomes: OutcomePublisher,
+        policy: RetryPolicy,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._sender = sender
+        self._instance = instance
+        self._limits = limits
+        self._outcomes = outcomes
+        self._policy = policy
+        self._clock = clock
+
+    async def attempt(self, message: EmailMessage, correlation_id: str) -> None:
+        """Send `message` now if it may go; else record it for the delivery loop. Raises what a failed commit
+        mark raised (nothing was sent; the caller tries again)."""
+        now = self._clock()
+        key = message.dedupe_key
+        match await self._limits.verdict(message, now, counts_in_quota=True):
+            case Wait(seconds):  # over a rate limit: it waits without losing an attempt
+                await self._store.record_email(message, correlation_id, now, rate_limited(now, seconds))
+                return
+            case OverQuota(reason):  # recorded as failed for good: nothing was sent
+                email = StoredEmail(message, EmailStatus.PENDING, 0, now, correlation_id, created_at=now)
+                settlement = over_quota(email, 1, now, reason)
+                told(email, settlement)
+                if await self._store.record_email(message, correlation_id, now, settlement.change):
+                    counted(email, settlement)
+                    await self._outcomes.announce(email, settlement)
+                return
+        record = committing_document(message, correlation_id, now, self._instance)
+        try:
+            first = await self._sender.send_first(message, record)
+        except SenderStoppedError:  # shutting down: for another replica, or this one restarted
+            await self._store.record_email(message, correlation_id, now)
+            return
+        match first.outcome:
+            case Taken():
+                await self._store.look_again(key, now + IN_FLIGHT)
+                return
+            case NotMarked(error):
+                raise error
+        status = EmailStatus.COMMITTING if first.committed else EmailStatus.PENDING
+        email = StoredEmail(message, status, 0, now, correlation_id, created_at=now)
+        settlement = settle(email, 1, first.outcome, now, self._policy)
+        told(email, settlement)
+        change = settlement.change
+        if not first.committed:  # refused before the mark: recorded now, as the failure leaves it
+            if await self._store.record_email(message, correlation_id, now, change):
+                counted(email, settlement)
+                await self._outcomes.announce(email, settlement)
+            return
+        if isinstance(first.outcome, Delivered | InDoubt):
+            # Published before it is recorded as sent: an email recorded as settled has had its event out.
+            await self._outcomes.announce(email, settlement)
+            await retry_transient(
+                lambda: self._store.update_email(key, change, due_in_step=False), RECORDING[settlement.counted]
+            )
+        else:  # refused after the mark: pending again (its due key with it), or failed for good
+            await retry_transient(lambda: self._store.update_email(key, change), RECORDING[settlement.counted])
+            await self._outcomes.announce(email, settlement)
+        counted(email, settlement)

@@ -1,0 +1,96 @@
+"""Held emails (a score email waiting out its window) outlive the replica that held them: another replica takes
+them over once that one's heartbeat is old, and each is sent once, also when two replicas both attempt it."""
+
+import asyncio
+import datetime as dt
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from faststream.rabbit import RabbitBroker
+from pymongo import AsyncMongoClient
+
+from inovda_cli.mailsink import MailSink
+from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender
+from inovda_notification.adapters.store import CommitMarks, NotificationStore
+from inovda_notification.app import build_delivery
+from inovda_notification.delivery import Delivery
+from inovda_notification.settings import NotificationSettings
+from inovda_notification.views import NotificationViews
+from inovda_shared.mongo import connect
+from inovda_shared.outbox import OutboxRelay
+from tests.support.one_held_email import HELD
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = NotificationSettings(heartbeat_interval_seconds=0.2, replica_dead_after_seconds=1.0)
+
+
+@pytest.fixture
+async def replicas(
+    publisher: RabbitBroker, mongodb_url: str, drop_database: str, mail: MailSink
+) -> AsyncIterator[list[Delivery]]:
+    """Two replicas' deliveries over one database, each with its own connection."""
+    clients = [connect(mongodb_url) for _ in range(2)]
+    marks = [CommitMarks(mongodb_url, drop_database, f"replica-{n}") for n in range(2)]
+    deliveries = []
+    for client, mark in zip(clients, marks, strict=True):
+        store = NotificationStore(client[drop_database])
+        sender = SmtpSender(SmtpConfig("127.0.0.1", mail.port, "Inovda <inovda@kukarkab.example>"))
+        relay = OutboxRelay([store.outbox], publisher, 1.0)
+        deliveries.append(build_delivery(SETTINGS, store, mark, sender, relay, publisher))
+    yield deliveries
+    for delivery in deliveries:
+        await delivery.drain(timeout_seconds=5)
+    for client in clients:
+        await client.close()
+    for mark in marks:
+        mark.close()
+
+
+async def beating(delivery: Delivery, seconds: float) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        await delivery.holding.beat()
+        await asyncio.sleep(SETTINGS.heartbeat_interval_seconds)
+
+
+async def test_a_held_email_of_a_replica_killed_before_it_fell_due_is_sent_once_by_another(
+    replicas: list[Delivery], mail: MailSink, mongodb_url: str, drop_database: str, mongo: AsyncMongoClient[Any]
+) -> None:
+    dying = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.one_held_email", mongodb_url, drop_database, str(mail.port), "1.5"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert dying.stdout is not None
+        assert dying.stdout.readline().strip() == "held"
+    finally:
+        dying.kill()  # SIGKILL: its timer dies with it
+        dying.wait()
+    survivor = replicas[0]
+    await beating(survivor, 4.0)  # dead after 1 s of silence; the email is due 1.5 s after it was held
+    assert [item.dedupe_key for item in mail.received] == [HELD.dedupe_key]
+    store = NotificationStore(mongo[drop_database])
+    stored = await NotificationViews(store).email(HELD.dedupe_key)
+    assert stored is not None
+    assert (stored.status, stored.confirmed) == ("sent", True)
+    heartbeats = await store.heartbeats()
+    assert [beat["_id"] for beat in heartbeats] == [survivor.holding.owner], "the dead one's heartbeat is gone"
+
+
+async def test_a_replica_thought_dead_and_the_one_taking_over_send_its_email_once(
+    replicas: list[Delivery], mail: MailSink
+) -> None:
+    slow, other = replicas
+    await slow.holding.beat()  # and never again: to the other it looks dead
+    await slow.hold(HELD, "corr-held", dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1.5))
+    await beating(other, 4.0)  # takes it over; both attempt it when it falls due
+    await asyncio.sleep(0.5)
+    assert [item.dedupe_key for item in mail.received] == [HELD.dedupe_key]
