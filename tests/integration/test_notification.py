@@ -154,10 +154,10 @@ def rejected() -> IntakeAnswer:
     )
 
 
-def scored(revision: int = 1) -> InnovationScored:
+def scored(revision: int = 1, external_id: str = "INV-001") -> InnovationScored:
     return InnovationScored(
         source="e-inovasi",
-        external_id="INV-001",
+        external_id=external_id,
         unit_code="DINKES",
         region_code="64.02",
         year=2026,
@@ -451,8 +451,8 @@ async def test_a_source_over_its_daily_quota_gets_no_more_emails_and_the_systems
     await app.start()
     try:
         await register_contacts(publisher, events)
-        for revision in (1, 2, 3):
-            await publish(publisher, scored(revision=revision))
+        for external_id in ("INV-001", "INV-002", "INV-003"):  # three innovations: three score emails owed
+            await publish(publisher, scored(external_id=external_id))
         failed = (await events.wait_for("notification.failed"))[0].body
         await publish(publisher, index_updated(41.2, "Inovatif", (39.9, "Kurang Inovatif"), version=7))
         await wait_for_mail(mail, lambda received: len(received) == 3)

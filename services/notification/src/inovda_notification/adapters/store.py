@@ -350,6 +350,7 @@ def message_document(message: EmailMessage) -> bytes:
             "text": message.text,
             "html": message.html,
             "about": list(message.about) if message.about else None,
+            "source": message.source,
         }
     )
 
