@@ -89,8 +89,7 @@ def images(engine: None) -> None:
 def system(images: None) -> Iterator[Stack]:
     """The whole system up (every container healthy), torn down with its volumes at the end."""
     system = Stack()
-    if system.env_file.exists():  # what a run that was stopped short left behind
-        system.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", timeout=300, check=False)
+    system.remove_leftovers()
     for port in [*stack.PORTS.values(), *range(stack.PORTAL_PORTS[0], stack.PORTAL_PORTS[1] + 1)]:
         if outside_port_taken(port):
             pytest.fail(

@@ -132,6 +132,25 @@ class Stack:
         command = ["docker", "compose", "-p", PROJECT, "--env-file", str(self.env_file), *files, *arguments]
         return run(command, timeout=timeout, check=check, stdin=stdin)
 
+    def remove_leftovers(self) -> None:
+        """What a run stopped short left in the engine (containers, volumes, networks of the project, and the
+        containers tests started), from any checkout: the engine's restart policy brings such containers back
+        when it starts, holding the ports this run needs."""
+        project = f"label=com.docker.compose.project={PROJECT}"
+        for kind, label in (
+            ("container", EXTRA_LABEL),
+            ("container", project),
+            ("volume", project),
+            ("network", project),
+        ):
+            listed = run(
+                ["docker", kind, "ls", "-q", *(["-a"] if kind == "container" else []), "--filter", label],
+                timeout=60,
+                check=False,
+            ).stdout.split()
+            if listed:
+                run(["docker", kind, "rm", *(["-f"] if kind != "network" else []), *listed], timeout=120, check=False)
+
     def prepare(self) -> None:
         """A new env file (random passwords from deploy/compose/make-env.sh, this stack's ports), the broker's
         access model with the observer added, and an empty mail folder the sink (uid 10001) may write."""

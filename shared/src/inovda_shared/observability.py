@@ -19,7 +19,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from pymongo import AsyncMongoClient, monitoring
 
 from .http import Response
-from .mongo import Document
 
 REGISTRY = CollectorRegistry()
 
@@ -77,7 +76,7 @@ async def live() -> Response:
 
 
 class Readiness:
-    def __init__(self, broker: RabbitBroker, mongo: AsyncMongoClient[Document]) -> None:
+    def __init__(self, broker: RabbitBroker, mongo: AsyncMongoClient[Any]) -> None:
         self._broker = broker
         self._mongo = mongo
 
