@@ -34,7 +34,9 @@ async def pipeline(
     common: dict[str, Any] = {"amqp_url": amqp_url, "mongodb_url": mongodb_url, "http_port": 0}
     relay: dict[str, Any] = {"outbox_relay_interval_seconds": relay_interval_seconds}
     apps = [
-        create_submission_app(SubmissionSettings(mongodb_database=databases["submission"], **common, **relay)),
+        create_submission_app(
+            SubmissionSettings(mongodb_database=databases["submission"], intake_auth="off", **common, **relay)
+        ),
         create_scoring_app(ScoringSettings(mongodb_database=databases["scoring"], **common, **relay)),
         create_notification_app(
             NotificationSettings(
