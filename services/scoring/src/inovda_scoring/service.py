@@ -28,6 +28,7 @@ from .domain.revision import Revised, ScoredRevision
 Clock = Callable[[], dt.datetime]
 
 SCORED_CANDIDATES_KEPT = 4096  # about 20 MB: the candidates of some 100 busy regions
+FINISHED_JOURNALS_KEPT = 50_000  # region-year -> the last journal this process finished: a few MB
 
 
 class NotScoredYetError(Exception):
@@ -61,6 +62,9 @@ class ScoringService:
         self._path_steps = path_steps
         # The same candidates come back event after event: their scores are kept, the most recent ones.
         self._candidate_scores: LRUCache[tuple[str, int, int, int], InnovationScore] = LRUCache(SCORED_CANDIDATES_KEPT)
+        # A region's journal is written once under its number (the region's version, under its lock), so one
+        # this process finished is finished for good: its next change skips reading the innovation to tell.
+        self._finished_journals: LRUCache[str, int] = LRUCache(FINISHED_JOURNALS_KEPT)
 
     async def on_unit_registered(self, event: UnitRegistered, incoming: Incoming) -> None:
         unit = event.unit
@@ -158,7 +162,10 @@ class ScoringService:
         if region is None or region.journal is None:
             return None
         journal = region.journal
+        if self._finished_journals.get(journal.region) == journal.seq:
+            return None
         if await self._store.applied_seq(journal.innovation.key) >= journal.seq:
+            self._finished_journals[journal.region] = journal.seq
             return None
         return await self._finish(journal)
 
@@ -187,6 +194,7 @@ class ScoringService:
         for placement, counts, create in pending_counts:
             await self._store.apply_compliance(placement, counts, create=create)
         await self._store.replace_innovation(journal.innovation, journal.seq)
+        self._finished_journals[journal.region] = journal.seq
         return batch
 
     # --- the region's index ------------------------------------------------------------------------

@@ -117,6 +117,8 @@ class IntakeService:
                     data = outcome.model_dump(mode="json")
                     saved = await collection.insert_next(entity, data, content, facts.key, latest)
                     if saved is not None:
+                        if isinstance(outcome, UnitUpsert):
+                            self._remember_unit(entity)
                         return model, facts.accepted(model, outcome, saved)
                 elif current:
                     # Unchanged, or made by this very message (redelivered after it was stored).
@@ -184,10 +186,14 @@ class IntakeService:
             return True
         if not await self._store.units.exists(unit):
             return False
+        self._remember_unit(unit)
+        return True
+
+    def _remember_unit(self, unit: str) -> None:
+        """A unit with a stored version: registered for good, so its innovations need not look it up."""
         if len(self._known_units) >= KNOWN_UNITS_KEPT:
             self._known_units.clear()
         self._known_units.add(unit)
-        return True
 
     def _collection_for(self, model: IntakeModel) -> VersionedCollection:
         if isinstance(model, UnitUpsert) or (isinstance(model, OwnershipTransfer) and model.unit_code is not None):
