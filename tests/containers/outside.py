@@ -321,7 +321,8 @@ class Ledger:
             "scores_missing": sorted(f"{r} r1" for r in reports if f"{r} r1" not in scored),
             "scores_doubled": sorted(key for key, seen in scored.items() if len(seen) > 1),
             "emails_expected": sum(expected_emails.values()),
-            "emails": sum(received.values()),
+            "emails": sum(count for key, count in received.items() if not key.startswith("predicate:")),
+            "office_emails": sum(count for key, count in received.items() if key.startswith("predicate:")),
             "emails_missing": sorted(key for key in expected_emails if key not in received),
             "emails_doubled": sorted(key for key, count in received.items() if count > 1),
             "emails_unexpected": sorted(

@@ -138,7 +138,7 @@ class Stack:
         when it starts, holding the ports this run needs."""
         project = f"label=com.docker.compose.project={PROJECT}"
         for kind, label in (
-            ("container", EXTRA_LABEL),
+            ("container", f"label={EXTRA_LABEL}"),
             ("container", project),
             ("volume", project),
             ("network", project),
