@@ -698,7 +698,22 @@ def verdict(met: bool | None) -> str:
     return "n/a" if met is None else ("met" if met else "**missed**")
 
 
+async def cost_only(args: argparse.Namespace) -> int:
+    """`--cost-only`: the cost per innovation alone, as a table."""
+    costs = []
+    for run in range(args.cost_runs):
+        log(f"cost run {run + 1}: {args.cost_reports} reports over {args.flow_regions} regions")
+        costs.append(await measure_cost(args.cost_reports, f"C{run}", args.timeout, args.flow_regions))
+    print("| measurement | figure | target | verdict |")
+    print("|---|---|---|---|")
+    for row in bench_cost.table(costs):
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
 async def main(args: argparse.Namespace) -> int:
+    if args.cost_only:
+        return await cost_only(args)
     cores = os.cpu_count() or 0
     log(f"{cores} cores; {args.runs} runs per figure")
     results: dict[str, Any] = {"cores": cores, "args": vars(args), "started": dt.datetime.now(dt.UTC).isoformat()}
@@ -897,6 +912,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for a run's answers")
     parser.add_argument("--cost-reports", type=int, default=200, help="reports per cost-per-innovation run")
     parser.add_argument("--cost-runs", type=int, help="cost-per-innovation runs (default 3; 1 with --quick)")
+    parser.add_argument("--cost-only", action="store_true", help="only the cost per innovation (commands, CPU)")
     parser.add_argument("--portal-units", type=int, default=500, help="units of the portal pages' region")
     parser.add_argument("--portal-innovations", type=int, default=1000, help="innovations of that region")
     args = parser.parse_args(argv)

@@ -1,5 +1,5 @@
-"""What one innovation costs, for `make bench` (`scripts/bench.py` runs it with its deployment; it also runs
-alone): database commands and CPU milliseconds per innovation, per service and in total, FerretDB and
+"""What one innovation costs, for `make bench` (`scripts/bench.py` runs it with its deployment, also alone with
+`--cost-only`): database commands and CPU milliseconds per innovation, per service and in total, FerretDB and
 RabbitMQ included.
 
 - Commands: each service process counts the commands of its database clients (`inovda_mongodb_commands_total`
@@ -12,17 +12,13 @@ RabbitMQ included.
 The window is from the first report published to the last score email sent and every service quiet again;
 the office's index emails (per region, after their quiet period) mostly fall outside it.
 
-    .venv/bin/python scripts/bench_cost.py [--reports 200] [--regions 10]
+    .venv/bin/python scripts/bench.py --cost-only [--cost-reports 200] [--flow-regions 10] [--cost-runs 3]
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import os
 import re
-import sys
-import time
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -182,32 +178,3 @@ def as_json(costs: Sequence[Cost]) -> list[Mapping[str, object]]:
         {"innovations": run.innovations, "seconds": run.seconds, "commands": run.commands, "cpu_ms": run.cpu_ms}
         for run in costs
     ]
-
-
-async def main(args: argparse.Namespace) -> int:
-    import bench  # the harness (its deployment, load and waits); imported here: it imports this module
-
-    costs = []
-    for run in range(args.runs):
-        bench.log(f"cost run {run + 1}: {args.reports} reports over {args.regions} regions")
-        costs.append(await bench.measure_cost(args.reports, f"C{run}", args.timeout, args.regions))
-    print("| measurement | figure | target | verdict |")
-    print("|---|---|---|---|")
-    for row in table(costs):
-        print("| " + " | ".join(row) + " |")
-    return 0
-
-
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--reports", type=int, default=200, help="innovation reports per run")
-    parser.add_argument("--regions", type=int, default=10, help="regions they spread over")
-    parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--timeout", type=float, default=600)
-    return parser.parse_args(argv)
-
-
-if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    started = time.perf_counter()
-    sys.exit(asyncio.run(main(parse_args())))
