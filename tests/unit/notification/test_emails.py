@@ -30,7 +30,7 @@ from inovda_notification.domain import (
     score_emails,
     weekly_digest_emails,
 )
-from inovda_shared.contracts.events import IntakeAnswer, Reason
+from inovda_shared.contracts.events import IntakeAnswer, Reason, Review, VerifiedIndex
 from tests.unit.notification.builders import (
     accepted,
     brida,
@@ -336,6 +336,36 @@ def test_a_predicate_change_goes_to_the_office_with_what_moved_it_the_path_and_t
     assert f"{first_step} (IID menjadi 41,15)" in email.text
     assert "- Puskesmas Samboja (Puskesmas)" in email.text
     assert "perumahan kawasan permukiman" in email.text
+
+
+def test_once_the_region_verifies_the_office_reads_the_verified_iid_beside_the_claimed_one(renderer: Renderer) -> None:
+    """The path plans on the verified figure then: the email says so, and shows that figure and the points at risk."""
+    verified = VerifiedIndex(
+        spd=41.25,
+        n=8,
+        average_maturity=39.75,
+        count_score=3.0,
+        iid=36.7,
+        predicate="Kurang Inovatif",
+        points_at_risk=16.95,
+    )
+    event = index_updated(
+        iid=53.65,
+        predicate="Inovatif",
+        next_predicate="Sangat Inovatif",
+        path=[path_step("Jadikan inovasi 'Sekolah Lapang SETDA' memenuhi syarat (+2,60 poin IID)", 39.3)],
+        verified=verified,
+        review=Review(decided=205, total=1039, round=15),
+        path_on="verified",
+    )
+    [email] = index_emails(event, None, NO_MOVES, brida(), [], renderer)
+    assert "IID terverifikasi : 36,70 (Kurang Inovatif)" in email.text
+    assert "Poin berisiko     : 16,95" in email.text
+    assert "Kemajuan verifikasi: 205 dari 1039 indikator diputuskan (19,73%)" in email.text
+    assert "Langkah utama menuju predikat Sangat Inovatif (dihitung dari IID terverifikasi):" in email.text
+    assert "<strong>36,70</strong> (Kurang Inovatif)" in email.html
+    [unverified] = index_emails(index_updated(), None, NO_MOVES, brida(), [], renderer)
+    assert "terverifikasi" not in unverified.text
 
 
 def test_up_or_down_is_against_the_last_email_not_the_events_own_predecessor(renderer: Renderer) -> None:
