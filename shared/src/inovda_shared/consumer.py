@@ -1,7 +1,8 @@
 """How every service consumes its queue: one subscriber per queue, one typed handler per routing key, and
 each delivery settled the same way (`Settlement`).
 
-- A delivery is acknowledged only after its handler returned: its effect is stored.
+- A delivery is acknowledged only after its handler returned: its effect is stored and its events published.
+  A handler tells a delivery that may follow a handling cut short (`handled_before`) from a first delivery.
 - A transient infrastructure failure (MongoDB unreachable, broker publish failing) is retried in place
   (`retry_transient`), without counting against the message: the message is not at fault.
 - Any other failure (a body that does not decode into the handler's model, a rule that refuses it) is a

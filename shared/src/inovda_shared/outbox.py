@@ -15,10 +15,11 @@ Two ways to record, chosen by whoever records:
   announcement made in passing): the handler that recorded it publishes it right away, and anything left
   pending (the broker was away, the process died) is published by the relay.
 - `record_delivered`: the record only. For work a broker message caused, published before that message is
-  acknowledged: if the process dies or publishing fails, the message comes back, and its redelivery (or a
-  copy of it) meets the record (`recorded`, or the record's unique `_id`) and publishes its events again. The
-  redelivery is the recovery, not the relay; a batch whose publishing failed gets its pending key then, so
-  that the relay sends it even if its message is dead-lettered, and a dead letter's replay publishes it again.
+  acknowledged: if the process dies or publishing fails, the message comes back, and its redelivery meets
+  the record (`recorded`, or the record's unique `_id`) and publishes its events again (a copy's first
+  delivery publishes nothing: `inovda_shared.consumer.handled_before`). The redelivery is the recovery, not
+  the relay; a batch whose publishing failed gets its pending key then, so that the relay sends it even if
+  its message is dead-lettered, and a dead letter's replay publishes it again.
 
 Publishing is at-least-once; every event carries a stable message id so consumers can drop repeats.
 
