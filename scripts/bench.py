@@ -539,13 +539,15 @@ async def measure_cost(count: int, tag: str, within: float, regions: int) -> ben
 
 
 class NoBrokerRelay(OutboxRelay):
-    """Marks each batch published without a broker: the scoring cost alone, database writes included."""
+    """Marks each batch published without a broker: the scoring cost alone, database writes included (a batch
+    recorded without a pending key has nothing to mark)."""
 
     def __init__(self) -> None:
         super().__init__([], RabbitBroker(AMQP_URL), 3600)
 
     async def publish(self, pending: PendingBatch) -> None:
-        await pending.outbox.mark_published(pending.key)
+        if pending.pending_key:
+            await pending.outbox.mark_published(pending.key)
 
 
 def seeded_region(number: int) -> tuple[str, str]:
@@ -562,8 +564,8 @@ def submitted(body: dict[str, Any], revision: int = 1) -> InnovationSubmitted:
 
 
 def seed_documents(stored: int, regions: int) -> Iterator[tuple[str, list[Document]]]:
-    """The store as the service writes it: innovations, region aggregates with their path candidates,
-    compliance counts.
+    """The store as the service writes it: innovations, region aggregates with their path candidates and their
+    units' counts.
 
     Scoring every seeded innovation would take minutes at 100k, so 40 realistic templates are scored once
     and their documents copied under new ids and placements (the aggregates sum the copies exactly).
@@ -577,7 +579,6 @@ def seed_documents(stored: int, regions: int) -> Iterator[tuple[str, list[Docume
         templates.append((report, innovation_document(revision), score.contribution()))
 
     region_docs: dict[str, Document] = {}
-    compliance_docs: dict[str, Document] = {}
     batch: list[Document] = []
     for number in range(stored):
         region_code, unit_code = seeded_region(number % regions)
@@ -588,7 +589,7 @@ def seed_documents(stored: int, regions: int) -> Iterator[tuple[str, list[Docume
         region = region_docs.setdefault(
             key,
             {"_id": key, "region_code": region_code, "year": report.year, "version": 1, "sum_maturity": 0,
-             "n": 0, "affairs": {}, "candidates": {}, "spd_levels": {"1": 3, "2a": 2, "8": 3},
+             "n": 0, "affairs": {}, "candidates": {}, "units": {}, "spd_levels": {"1": 3, "2a": 2, "8": 3},
              "profile_version": 1},
         )  # fmt: skip
         region["version"] += 1
@@ -617,14 +618,10 @@ def seed_documents(stored: int, regions: int) -> Iterator[tuple[str, list[Docume
                 "applied_seq": region["version"],
             }
         )
-        unit_key = f"{region_code}/{report.year}/{unit_code}"
-        unit = compliance_docs.setdefault(
-            unit_key, {"_id": unit_key, **where, "version": 0, "innovations": 0, "eligible": 0}
-        )
+        unit = region["units"].setdefault(unit_code, {"version": 0, "innovations": 0, "eligible": 0, "last": None})
         unit["innovations"] += 1
         unit["eligible"] += int(contribution.eligible)
         unit["version"] += 1
-        unit["applied_seq"] = region["version"]
         if len(batch) == 1000:
             yield "innovations", batch
             batch = []
@@ -632,8 +629,8 @@ def seed_documents(stored: int, regions: int) -> Iterator[tuple[str, list[Docume
         yield "innovations", batch
     for region in region_docs.values():
         region["candidates"] = packed(candidates_document(region["candidates"]))
+        region["units"] = packed(region["units"])
     yield "regions", list(region_docs.values())
-    yield "compliance", list(compliance_docs.values())
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """A scoring handler that dies half-way leaves nothing counted twice and nothing lost.
 
-A change is committed by one write to the region (totals plus its journal); the unit counts, the events and
-the innovation's document follow. Here a write after the commit fails, as if the process died there; then
-either the same message comes back, or another innovation of the region comes first and finishes the change.
+A change is committed by one write to the region (totals, unit counts and its journal); the events' record,
+the innovation's document and the publishing follow. Here a step after the commit fails, as if the process
+died there; then either the same message comes back, or another innovation of the region comes first and
+finishes the change.
 """
 
 import asyncio
@@ -16,15 +17,14 @@ from faststream.rabbit import RabbitBroker
 
 from inovda_cli import samples
 from inovda_scoring.adapters.store import ScoringStore
-from inovda_scoring.domain.compliance import UnitCounts
-from inovda_scoring.domain.placement import Placement
 from inovda_scoring.domain.revision import ScoredRevision
 from inovda_scoring.service import Incoming, ScoringService
 from inovda_scoring.views import ScoringViews
 from inovda_shared.contracts.events import InnovationSubmitted
 from inovda_shared.contracts.intake import InnovationReport
-from inovda_shared.mongo import connect
-from inovda_shared.outbox import OutboxRelay
+from inovda_shared.messaging import OutgoingEvent
+from inovda_shared.mongo import AsyncDatabase, Document, connect
+from inovda_shared.outbox import Outbox, OutboxRelay, PendingBatch
 from inovda_shared.topology import declare_topology
 from tests.support.probe import EventProbe
 
@@ -37,23 +37,48 @@ class ProcessDiedError(RuntimeError):
     pass
 
 
+class Death:
+    """The one step at which the process "dies" (once)."""
+
+    at: str | None = None
+
+    def here(self, step: str) -> None:
+        if self.at == step:
+            self.at = None
+            raise ProcessDiedError(step)
+
+
+class DyingOutbox(Outbox):
+    def __init__(self, records: Any, death: Death) -> None:
+        super().__init__(records)
+        self.death = death
+
+    async def record_delivered(self, key: str, events: list[OutgoingEvent]) -> PendingBatch:
+        self.death.here("events recorded")
+        return await super().record_delivered(key, events)
+
+
 class DyingStore(ScoringStore):
     """The real store, except that one chosen write fails once (the process "dies" before it)."""
 
-    dies_at: str | None = None
-
-    def _die_here(self, step: str) -> None:
-        if self.dies_at == step:
-            self.dies_at = None
-            raise ProcessDiedError(step)
-
-    async def apply_compliance(self, placement: Placement, counts: UnitCounts, *, create: bool) -> None:
-        self._die_here("unit counts")
-        await super().apply_compliance(placement, counts, create=create)
+    def __init__(self, database: AsyncDatabase[Document], death: Death) -> None:
+        super().__init__(database)
+        self.death = death
+        self.outbox = DyingOutbox(database["outbox"], death)
 
     async def replace_innovation(self, revision: ScoredRevision, seq: int) -> None:
-        self._die_here("innovation document")
+        self.death.here("innovation document")
         await super().replace_innovation(revision, seq)
+
+
+class DyingRelay(OutboxRelay):
+    def __init__(self, death: Death, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.death = death
+
+    async def publish(self, pending: PendingBatch) -> None:
+        self.death.here("events published")
+        await super().publish(pending)
 
 
 @pytest.fixture
@@ -62,8 +87,9 @@ async def scoring(clean_broker: str, mongodb_url: str, drop_database: str) -> As
     broker = RabbitBroker(clean_broker, logger=None)
     await broker.connect()
     await declare_topology(broker)
-    store = DyingStore(client[drop_database])
-    relay = OutboxRelay([store.outbox], broker, 0.1, grace_seconds=0.3)
+    death = Death()
+    store = DyingStore(client[drop_database], death)
+    relay = DyingRelay(death, [store.outbox], broker, 0.1, grace_seconds=0.3)
     service = ScoringService(store, relay, lambda: NOW, path_candidates=10, path_steps=5)
     relaying = asyncio.create_task(relay.run())  # as the service runs it: events a crash left behind
     yield service
@@ -92,7 +118,7 @@ async def counts(service: ScoringService) -> dict[str, Any]:
     return {"n": incremental.n, "consistent": incremental == from_scratch, "units": units}
 
 
-@pytest.mark.parametrize("dies_at", ["unit counts", "innovation document"])
+@pytest.mark.parametrize("dies_at", ["events recorded", "innovation document", "events published"])
 @pytest.mark.parametrize("comes_next", ["the same message", "another innovation of the region"])
 async def test_a_change_cut_short_is_finished_once(
     scoring: ScoringService, events: EventProbe, dies_at: str, comes_next: str
@@ -101,13 +127,14 @@ async def test_a_change_cut_short_is_finished_once(
     assert isinstance(store, DyingStore)
     first, second = submitted("INV-A"), submitted("INV-B", unit_code="DISDIK")
 
-    store.dies_at = dies_at
+    store.death.at = dies_at
     with pytest.raises(ProcessDiedError):
         await scoring.on_innovation_submitted(first, Incoming("message-a", "corr-a"))
     if comes_next == "another innovation of the region":
         await scoring.on_innovation_submitted(second, Incoming("message-b", "corr-b"))
-    await scoring.on_innovation_submitted(first, Incoming("message-a", "corr-a"))  # the redelivery
-    await scoring.on_innovation_submitted(first, Incoming("message-a", "corr-a"))  # and once more
+    redelivered = Incoming("message-a", "corr-a", handled_before=True)
+    await scoring.on_innovation_submitted(first, redelivered)  # the redelivery
+    await scoring.on_innovation_submitted(first, redelivered)  # and once more
     if comes_next == "the same message":
         await scoring.on_innovation_submitted(second, Incoming("message-b", "corr-b"))
 

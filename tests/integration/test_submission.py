@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import subprocess
@@ -177,6 +178,33 @@ async def test_redelivery_and_resending_store_one_revision_and_answer_once(
     assert len(events.matching("intake.*.*", lambda body: body["message_id"] == message_id)) == 1
     assert len(events.matching("innovation.submitted")) == 1
     assert await count(mongo, submission.mongodb_database, "innovations_versions") == 1
+
+
+async def test_a_redelivery_publishes_the_recorded_events_again_and_a_copy_does_not(
+    submission_settings: SubmissionSettings, events: EventProbe
+) -> None:
+    """The events are recorded without a pending key: a delivery that may follow a handling cut short before
+    publishing (a redelivery) publishes them again, under the same message ids; a copy's first delivery, whose
+    first copy's handler publishes, does not."""
+    client = connect(submission_settings.mongodb_url)
+    broker = RabbitBroker(submission_settings.amqp_url, logger=None)
+    await broker.connect()
+    service, _ = await intake_service(client, submission_settings, broker)
+    delivery = IntakeDelivery("unit.upsert.v1", json.dumps(samples.unit()).encode(), "lean-1", "corr-lean")
+    await service.handle(delivery)
+    first = await events.wait_for("unit.registered")
+    await service.handle(delivery)  # a copy
+    await service.handle(dataclasses.replace(delivery, handled_before=True))  # the broker redelivering it
+    again = await events.wait_for("unit.registered", count=2)
+    await asyncio.sleep(0.3)
+    assert len(events.matching("unit.registered")) == 2
+    assert again[1].message_id == first[0].message_id
+    assert again[1].body == first[0].body
+    answers = [event for event in events.matching("intake.*.*") if event.body["message_id"] == "lean-1"]
+    assert len(answers) == 2
+    assert answers[0].message_id == answers[1].message_id
+    await broker.stop()
+    await client.close()
 
 
 async def test_changed_report_becomes_a_new_revision_with_history(

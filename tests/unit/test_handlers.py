@@ -263,3 +263,31 @@ async def test_every_intake_message_reaches_the_intake_as_the_bytes_sent_with_it
     assert name == "handle"
     assert (delivery.routing_key, delivery.body, delivery.message_id) == (routing_key, body, "i-1")
     assert (delivery.sender, delivery.correlation_id) == ("sys-simpeg", "c-1")
+
+
+class FailsOnceTransiently:
+    """A scoring stand-in whose first handling meets a database outage: whether each handling was told that an
+    earlier one may have stopped short (and so publishes what that one recorded)."""
+
+    def __init__(self) -> None:
+        self.handled_before: list[bool] = []
+
+    async def on_innovation_submitted(self, event: InnovationSubmitted, incoming: Any) -> None:
+        self.handled_before.append(incoming.handled_before)
+        if len(self.handled_before) == 1:
+            raise ConnectionError("the database went away")
+
+
+async def test_a_delivery_retried_in_place_after_a_transient_failure_is_handled_as_one_handled_before(
+    dead: DeadLetters,
+) -> None:
+    service = FailsOnceTransiently()
+    report = InnovationReport.model_validate_json(json.dumps(samples.innovation()))
+    submitted = InnovationSubmitted(revision=1, innovation=report, submitted_at=NOW)
+    router = scoring_router(cast(ScoringService, service), SEAL)
+    async for broker in started(router, SCORING_QUEUE, dead):
+        await broker.publish(
+            event_body(submitted), exchange=EVENTS_EXCHANGE, routing_key=submitted.routing_key, message_id="m-1"
+        )
+    assert service.handled_before == [False, True]
+    assert dead.received == []

@@ -1,7 +1,8 @@
 """How every service consumes its queue: one subscriber per queue, one typed handler per routing key, and
 each delivery settled the same way (`Settlement`).
 
-- A delivery is acknowledged only after its handler returned: its effect is stored.
+- A delivery is acknowledged only after its handler returned: its effect is stored and its events published.
+  A handler tells a delivery that may follow a handling cut short (`handled_before`) from a first delivery.
 - A transient infrastructure failure (MongoDB unreachable, broker publish failing) is retried in place
   (`retry_transient`), without counting against the message: the message is not at fault.
 - Any other failure (a body that does not decode into the handler's model, a rule that refuses it) is a
@@ -13,6 +14,7 @@ each delivery settled the same way (`Settlement`).
 """
 
 import asyncio
+import contextvars
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Collection
@@ -43,6 +45,19 @@ DEATH_AT = "x-inovda-death-at"
 
 # The pause before a failed delivery goes back to its queue: a failure that repeats does not spin.
 REDELIVERY_BACKOFF = Backoff(first=0.4, cap=5.0)
+
+
+# Set while Settlement runs a delivery's handler again in place, after a transient failure.
+_RETRIED_IN_PLACE: contextvars.ContextVar[bool] = contextvars.ContextVar("retried_in_place", default=False)
+
+
+def handled_before(message: RabbitMessage) -> bool:
+    """Whether an earlier handling of this very delivery may have stopped short of publishing its events: the
+    broker redelivers it, Settlement runs it again after a transient failure, or it comes through the default
+    exchange (a dead letter's replay, an operator's command). A first delivery of a copy (a sender re-sending,
+    a duplicate on another replica) is not: whoever handled the first copy publishes, or its message returns."""
+    raw = message.raw_message
+    return bool(raw.redelivered) or not raw.exchange or _RETRIED_IN_PLACE.get()
 
 
 def delivery_count(message: RabbitMessage) -> int:
@@ -182,8 +197,16 @@ class _Settling(BaseMiddleware):
                 self._queue.name,
                 message.message_id,
             )
+        tries = 0
+
+        async def handle() -> Any:
+            nonlocal tries
+            _RETRIED_IN_PLACE.set(tries > 0)
+            tries += 1
+            return await call_next(message)
+
         try:
-            result = await retry_transient(lambda: call_next(message), f"handling a message from {self._queue.name}")
+            result = await retry_transient(handle, f"handling a message from {self._queue.name}")
         except Exception as exc:
             await self._failed(message, exc)
             return None

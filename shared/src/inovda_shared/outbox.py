@@ -9,9 +9,19 @@ An `Outbox` is two collections:
   written before the record and deleted once the events are out, so it stays small, and the relay reads
   only it instead of scanning every record ever written.
 
-Only the handler that recorded a batch publishes it right away; anything left pending (the broker was away,
-the process died) is published by the relay. Publishing is at-least-once; every event carries a stable
-message id so consumers can drop repeats.
+Two ways to record, chosen by whoever records:
+
+- `record`: the pending key, then the record. For work no broker message will bring back (a loop's, an
+  announcement made in passing): the handler that recorded it publishes it right away, and anything left
+  pending (the broker was away, the process died) is published by the relay.
+- `record_delivered`: the record only. For work a broker message caused, published before that message is
+  acknowledged: if the process dies or publishing fails, the message comes back, and its redelivery meets
+  the record (`recorded`, or the record's unique `_id`) and publishes its events again (a copy's first
+  delivery publishes nothing: `inovda_shared.consumer.handled_before`). The redelivery is the recovery, not
+  the relay; a batch whose publishing failed gets its pending key then, so that the relay sends it even if
+  its message is dead-lettered, and a dead letter's replay publishes it again.
+
+Publishing is at-least-once; every event carries a stable message id so consumers can drop repeats.
 
 Every write here is by `_id`, and the relay reads only the small pending set (FerretDB: see inovda_shared.mongo).
 """
@@ -47,6 +57,10 @@ class PendingBatch:
     outbox: "Outbox"
     key: str
     events: list[OutgoingEvent]
+    # False: recorded without a pending key (`Outbox.record_delivered`): nothing to delete once published.
+    pending_key: bool = True
+    # True: recorded before (a redelivery, a concurrent copy): these are the stored events, to publish again.
+    repeated: bool = False
 
 
 class Outbox:
@@ -75,6 +89,31 @@ class Outbox:
         except DuplicateKeyError:
             return None
         return PendingBatch(self, key, events)
+
+    async def record_delivered(self, key: str, events: list[OutgoingEvent]) -> PendingBatch:
+        """Store the events of the broker message `key`, without a pending key: the caller publishes them before
+        the message is acknowledged. Recorded before (a redelivery, a concurrent copy): the stored events."""
+        document = {"_id": key, "events": [event.to_document() for event in events], "created_at": _now()}
+        try:
+            await self._record_inserts.insert_one(document)
+        except DuplicateKeyError:
+            recorded = await self.recorded(key)
+            assert recorded is not None, "a record is never removed"
+            return recorded
+        return PendingBatch(self, key, events, pending_key=False)
+
+    async def recorded(self, key: str) -> PendingBatch | None:
+        """The batch recorded under `key`, to publish again (the inbox read of a redelivery); None: none."""
+        document = await self._records.find_one({"_id": key})
+        if document is None:
+            return None
+        events = [OutgoingEvent.from_document(event) for event in document["events"]]
+        return PendingBatch(self, key, events, pending_key=False, repeated=True)
+
+    async def keep_pending(self, key: str) -> None:
+        """Leave a recorded batch to the relay (its publishing failed)."""
+        with contextlib.suppress(DuplicateKeyError):
+            await self._pending_inserts.insert_one({"_id": key, "created_at": _now()})
 
     async def contains(self, key: str) -> bool:
         return await self._records.find_one({"_id": key}, {"_id": 1}) is not None
@@ -121,9 +160,19 @@ class OutboxRelay:
         self._grace = dt.timedelta(seconds=grace_seconds)
 
     async def publish(self, pending: PendingBatch) -> None:
-        if pending.events:
+        if not pending.events:
+            return
+        if pending.pending_key:
             await publish_events(self._broker, pending.events)
             await pending.outbox.mark_published(pending.key)
+            return
+        try:
+            await publish_events(self._broker, pending.events)
+        except Exception:
+            # Its message comes back and publishes it again, unless it is dead-lettered: the relay's then.
+            with contextlib.suppress(Exception):
+                await pending.outbox.keep_pending(pending.key)
+            raise
 
     async def relay_stale_once(self) -> int:
         relayed = 0

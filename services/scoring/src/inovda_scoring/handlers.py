@@ -11,7 +11,7 @@ from faststream import Depends
 from faststream.rabbit import RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 
-from inovda_shared.consumer import FROM_JSON, routed, service_subscriber
+from inovda_shared.consumer import FROM_JSON, handled_before, routed, service_subscriber
 from inovda_shared.contracts.events import InnovationSubmitted, InnovationVerified, RegionProfileUpdated, UnitRegistered
 from inovda_shared.messaging import correlation_id_of, routing_key_of
 from inovda_shared.provenance import DeadLetterSeal
@@ -25,7 +25,9 @@ def incoming_of(message: RabbitMessage) -> Incoming:
     raw = message.raw_message
     content = hashlib.sha256(routing_key_of(message).encode() + b"\0" + raw.body).hexdigest()
     return Incoming(
-        key=raw.message_id or content, correlation_id=correlation_id_of(message, fallback=message.message_id)
+        key=raw.message_id or content,
+        correlation_id=correlation_id_of(message, fallback=message.message_id),
+        handled_before=handled_before(message),
     )
 
 

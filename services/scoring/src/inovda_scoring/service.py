@@ -1,8 +1,10 @@
 """The scoring commands: score a revision, keep the region and unit aggregates, announce what changed.
 
 Each handler works under its region-year's lock (a unit's lock for a unit): load, let the domain decide,
-store, record the events in the outbox, and publish them once the lock is released. The queries are in
-`views`.
+store, record the events in the outbox, and publish them once the lock is released, before its message is
+acknowledged. A change's events are recorded under the key of the message that made it
+(`Outbox.record_delivered`): the message's redelivery reads them there and publishes them again. The
+queries are in `views`.
 """
 
 import datetime as dt
@@ -19,9 +21,8 @@ from inovda_shared.outbox import OutboxRelay, PendingBatch
 from .adapters.metrics import INDEX_ANNOUNCEMENTS, REVIEW_ROUNDS, SCORINGS
 from .adapters.store import ScoringStore
 from .domain import InnovationScore, Rubric, load_rubric, plan_path, score_innovation
-from .domain.compliance import UnitCounts
-from .domain.journal import Journal
-from .domain.placement import Placement, innovation_key, region_key
+from .domain.journal import Journal, journal_outbox_key
+from .domain.placement import Placement, compliance_key, innovation_key, region_key
 from .domain.region import Candidate, Region, by_potential, index_announcement, index_content, profiled
 from .domain.revision import Revised, ScoredRevision
 
@@ -37,10 +38,12 @@ class NotScoredYetError(Exception):
 
 @dataclass(frozen=True)
 class Incoming:
-    """The identity of the event being handled: its idempotency key and correlation id."""
+    """The identity of the event being handled: its idempotency key and correlation id, and whether an earlier
+    handling of this delivery may have stopped short of publishing (`inovda_shared.consumer.handled_before`)."""
 
     key: str
     correlation_id: str
+    handled_before: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ class ScoringService:
             batches = [await self._finish_left_journal(region)]
             stored = await self._store.innovation(key)
             # An older revision arriving late (the newer one counts), or this very revision again (its change
-            # and events are stored; the relay sends any still pending) changes nothing.
+            # and events are stored; a redelivery publishes them again) changes nothing.
             if stored is None or stored.revision < event.revision:
                 previous = stored.placement if stored else None
                 placement.refuse_move_from(previous, key)
@@ -110,6 +113,8 @@ class ScoringService:
                 journal = await self._commit(region, Revised(revision, stored), incoming)
                 batches.append(await self._finish(journal))
                 SCORINGS.labels(eligible=str(score.eligible).lower()).inc()
+            else:
+                batches.append(await self._made_before(incoming, batches))
         await self._publish(batches)
 
     async def on_innovation_verified(self, event: InnovationVerified, incoming: Incoming) -> None:
@@ -131,6 +136,8 @@ class ScoringService:
                 journal = await self._commit(region, Revised(verified, stored), incoming)
                 batches.append(await self._finish(journal))
                 REVIEW_ROUNDS.inc()
+            else:
+                batches.append(await self._made_before(incoming, batches))
         await self._publish(batches)
 
     # --- the steps of a change ---------------------------------------------------------------------
@@ -145,13 +152,17 @@ class ScoringService:
         announcement = self._index_announcement(change.region, incoming.correlation_id)
         if announcement is not None:
             events.append(announcement.event)
+        for counts in change.compliance:
+            unit = compliance_key(counts.region_code, counts.year, counts.unit_code)
+            message_id = f"{counts.routing_key}:{unit}:v{counts.version}"
+            events.append(OutgoingEvent.of(counts, counts.routing_key, message_id, incoming.correlation_id))
         journal = Journal(
             change.region.key,
             change.region.version,
             revised.revision,
-            revised.compliance_changes(),
             tuple(events),
             incoming.correlation_id,
+            incoming.key,
         )
         announced = announcement.content if announcement is not None else None
         await self._store.commit_change(change.recorded(journal, announced), create=stored is None)
@@ -170,32 +181,28 @@ class ScoringService:
         return await self._finish(journal)
 
     async def _finish(self, journal: Journal) -> PendingBatch | None:
-        """Bring the unit counts and the innovation's document up to the journal and record its events.
+        """Record the journal's events and bring the innovation's document up to it.
 
-        Idempotent: each document remembers the journal it applied. The events are recorded before the unit
-        counts change and the innovation's document, written last, marks the journal finished.
+        Idempotent: the record is kept once under its key, and the innovation's document, written last,
+        remembers the journal it applied. A journal finished here may be another message's, left by a handler
+        that died: its events are published again, that message's redelivery publishing them once more.
         """
         events = list(journal.events)
-        pending_counts = []
-        for change in journal.compliance:
-            stored = await self._store.unit_counts(change.placement)
-            if stored is not None and stored.applied_seq >= journal.seq:
-                continue  # applied (and announced) before a crash
-            counts = (stored or UnitCounts()).counting(change, journal.seq)
-            if counts.announcement_due:
-                announcement = counts.announcement(change.placement)
-                message_id = f"{announcement.routing_key}:{change.placement.compliance}:v{counts.version}"
-                events.append(
-                    OutgoingEvent.of(announcement, announcement.routing_key, message_id, journal.correlation_id)
-                )
-                counts = counts.announced_now()
-            pending_counts.append((change.placement, counts, stored is None))
-        batch = await self._store.outbox.record(journal.outbox_key, events)
-        for placement, counts, create in pending_counts:
-            await self._store.apply_compliance(placement, counts, create=create)
+        if journal.message_key is None:  # written before journals named their message: the relay's to recover
+            batch = await self._store.outbox.record(journal.outbox_key, events)
+        else:
+            batch = await self._store.outbox.record_delivered(journal.outbox_key, events)
         await self._store.replace_innovation(journal.innovation, journal.seq)
         self._finished_journals[journal.region] = journal.seq
         return batch
+
+    async def _made_before(self, incoming: Incoming, batches: Iterable[PendingBatch | None]) -> PendingBatch | None:
+        """The events of the change this message made before, to publish again when an earlier handling of it
+        may have stopped short of publishing them (None: none, or a copy's first delivery)."""
+        key = journal_outbox_key(incoming.key)
+        if not incoming.handled_before or any(batch is not None and batch.key == key for batch in batches):
+            return None
+        return await self._store.outbox.recorded(key)
 
     # --- the region's index ------------------------------------------------------------------------
 
@@ -239,7 +246,8 @@ class ScoringService:
         return score
 
     async def _publish(self, batches: Iterable[PendingBatch | None]) -> None:
-        """Publish what the handler recorded, after its lock is released (the relay covers any failure)."""
+        """Publish what the handler recorded, after its lock is released: a failure fails the handling, and
+        the message comes back (`OutboxRelay.publish`)."""
         for batch in batches:
             if batch is not None:
                 await self._relay.publish(batch)

@@ -13,7 +13,7 @@ from faststream.rabbit import RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
 from pydantic import BaseModel, WithJsonSchema
 
-from inovda_shared.consumer import routed, service_subscriber
+from inovda_shared.consumer import handled_before, routed, service_subscriber
 from inovda_shared.contracts.commands import OwnershipTransfer
 from inovda_shared.contracts.intake import InnovationReport, InnovationVerification, RegionProfile, UnitUpsert
 from inovda_shared.messaging import correlation_id_of, routing_key_of
@@ -49,6 +49,7 @@ def delivery_of(message: RabbitMessage) -> IntakeDelivery:
         message_id=raw.message_id,
         correlation_id=correlation_id_of(message, fallback=message.message_id),
         sender=original_user_of(message),
+        handled_before=handled_before(message),
     )
 
 

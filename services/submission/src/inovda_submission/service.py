@@ -49,6 +49,7 @@ class IntakeDelivery:
     message_id: str | None
     correlation_id: str
     sender: str | None = None  # the broker user that published it (AMQP user_id)
+    handled_before: bool = False  # an earlier handling may have stopped short (`inovda_shared.consumer`)
 
 
 class IntakeService:
@@ -78,9 +79,13 @@ class IntakeService:
             parsed = rubric_rejection(parsed, self._rubric_years) or parsed
         key = message_key(delivery.routing_key, parsed.source, delivery.message_id, delivery.body)
 
-        # Handled before (a redelivery or re-send): anything still unpublished is the relay's to send,
-        # so that a copy handled concurrently on another replica cannot publish the events twice.
-        if await self._outbox.contains(key):
+        # Recorded before: a redelivery publishes the events again, as recorded (its first handling may have
+        # died before publishing them; a repeat carries the same message ids, so consumers drop it). A copy
+        # (a re-send, a duplicate on another replica) publishes nothing: the first copy's handler does, or its
+        # message comes back.
+        if (recorded := await self._outbox.recorded(key)) is not None:
+            if delivery.handled_before:
+                await self._relay.publish(recorded)
             return
 
         facts = _Facts(delivery, key, self._clock())
@@ -89,13 +94,17 @@ class IntakeService:
         else:
             parsed, events = await self._store_or_reject(parsed, facts)
 
-        if pending := await self._outbox.record(key, events):
+        # Published before the message is acknowledged: a failure brings it back, and the read above republishes.
+        batch = await self._outbox.record_delivered(key, events)
+        if batch.repeated and not delivery.handled_before:
+            return  # a copy handled concurrently recorded it first
+        if not batch.repeated:
             status = "rejected" if isinstance(parsed, Rejection) else "accepted"
             INTAKE_ANSWERS.labels(routing_key=_known(delivery.routing_key), status=status).inc()
             if isinstance(parsed, Rejection) and parsed.refused:
                 codes = sorted({reason.code for reason in parsed.reasons})
                 log.info("refused %s from user %s: %s", _known(delivery.routing_key), delivery.sender, codes)
-            await self._relay.publish(pending)
+        await self._relay.publish(batch)
 
     async def _store_or_reject(
         self, model: IntakeModel, facts: "_Facts"
@@ -116,10 +125,11 @@ class IntakeService:
                 if latest is None or latest["content_hash"] != content:
                     data = outcome.model_dump(mode="json")
                     saved = await collection.insert_next(entity, data, content, facts.key, latest)
-                    if saved is not None:
+                    if isinstance(saved, Saved):
                         if isinstance(outcome, UnitUpsert):
                             self._remember_unit(entity)
                         return model, facts.accepted(model, outcome, saved)
+                    latest = saved  # the version met: the latest is it or newer
                 elif current:
                     # Unchanged, or made by this very message (redelivered after it was stored).
                     saved = Saved(latest["version"], changed=latest["message_key"] == facts.key)

@@ -1,8 +1,9 @@
 """The scoring service's storage: its domain records as MongoDB documents.
 
 - `innovations`: the latest scored revision of each innovation (`ScoredRevision`).
-- `regions`: one `Region` per region and year, with the journal of its last change (`inovda_scoring.domain.journal`).
-- `compliance`: one document per region, year and unit, counting its innovations (`UnitCounts`).
+- `regions`: one `Region` per region and year, with its units' counts (`UnitCounts`) and the journal of its
+  last change (`inovda_scoring.domain.journal`). A region stored before it kept its units' counts starts from
+  none (the `compliance` collection it counted in before is not read).
 - `units`: the units of each region, from `unit.registered`.
 - `locks`: everything of one region-year is changed under that region-year's lock (see `inovda_shared.locks`).
 
@@ -26,7 +27,7 @@ from inovda_shared.mongo import AsyncDatabase, Document
 from inovda_shared.outbox import Outbox
 
 from ..domain import Contribution, RegionTotals, TotalsDelta
-from ..domain.compliance import ComplianceChange, UnitCounts
+from ..domain.compliance import UnitCounts
 from ..domain.journal import Journal
 from ..domain.placement import Placement, region_key
 from ..domain.region import Candidate, Region, RegionChange, ReviewTally, member_id
@@ -130,17 +131,10 @@ def journal_document(journal: Journal) -> Document:
         "innovation_key": journal.innovation.key,
         "scored_at": journal.innovation.scored_at,
         "correlation_id": journal.correlation_id,
+        "message_key": journal.message_key,
         "content": packed(
             {
                 "innovation": _revision_fields(journal.innovation),
-                "compliance": [
-                    {
-                        "placement": placement_document(change.placement),
-                        "innovations": change.innovations,
-                        "eligible": change.eligible,
-                    }
-                    for change in journal.compliance
-                ],
                 "events": [event.to_document() for event in journal.events],
             }
         ),
@@ -154,12 +148,9 @@ def journal_of(document: Mapping[str, Any]) -> Journal:
         document["region"],
         document["seq"],
         _revision_of(innovation, innovation["detail"], document["scored_at"], innovation),
-        tuple(
-            ComplianceChange(placement_of(change["placement"]), change["innovations"], change["eligible"])
-            for change in content["compliance"]
-        ),
         tuple(OutgoingEvent.from_document(event) for event in content["events"]),
         document["correlation_id"],
+        document.get("message_key"),
     )
 
 
@@ -209,6 +200,7 @@ def region_of(document: Mapping[str, Any]) -> Region:
         verified_totals=_totals_of(document.get("verified") or {}),
         review=ReviewTally(int(review.get("decided", 0)), int(review.get("total", 0)), int(review.get("rounds", 0))),
         candidates={member: candidate_of(entry) for member, entry in unpacked(document.get("candidates"), {}).items()},
+        units={unit: unit_counts_of(entry) for unit, entry in unpacked(document.get("units"), {}).items()},
         announced=unpacked(document.get("last")),
         journal=journal_of(journal) if journal else None,
     )
@@ -242,8 +234,12 @@ def unit_counts_of(document: Mapping[str, Any]) -> UnitCounts:
         eligible=document["eligible"],
         version=document["version"],
         announced=document.get("last"),
-        applied_seq=document.get("applied_seq", 0),
     )
+
+
+def unit_counts_document(counts: UnitCounts) -> Document:
+    last = dict(counts.announced) if counts.announced is not None else None
+    return {**counts.content, "version": counts.version, "last": last}
 
 
 def _of_region(region_code: str, year: int) -> Document:
@@ -255,7 +251,6 @@ class ScoringStore:
         self.innovations = database["innovations"]
         self.units = database["units"]
         self.regions = database["regions"]
-        self.compliance = database["compliance"]
         self.outbox = Outbox(database["outbox"])
         self.locks = DocumentLocks(database["locks"])
 
@@ -263,7 +258,6 @@ class ScoringStore:
         # For reports and checks only; the event path reads by _id.
         await self.innovations.create_index([("placement.region_code", ASCENDING), ("placement.year", ASCENDING)])
         await self.units.create_index("region_code")
-        await self.compliance.create_index([("region_code", ASCENDING), ("year", ASCENDING)])
 
     # --- innovations ------------------------------------------------------------------------------
 
@@ -325,9 +319,12 @@ class ScoringStore:
         await self.regions.update_one({"_id": region.key}, update, upsert=create)
 
     async def commit_change(self, change: RegionChange, *, create: bool) -> None:
-        """The change's totals, candidates, journal (and announced index) in the region's one write."""
+        """The change's totals, candidates, units' counts, journal (and announced index) in the region's one write."""
         region = change.region
-        changes: Document = {"candidates": packed(candidates_document(region.candidates))}
+        changes: Document = {
+            "candidates": packed(candidates_document(region.candidates)),
+            "units": packed({unit: unit_counts_document(counts) for unit, counts in region.units.items()}),
+        }
         if change.announces:
             changes["last"] = packed(region.announced)
         if region.journal is not None:
@@ -343,27 +340,13 @@ class ScoringStore:
     async def mark_region_announced(self, key: str, content: Mapping[str, Any]) -> None:
         await self.regions.update_one({"_id": key}, {"$set": {"last": packed(content)}})
 
-    # --- compliance: the caller holds the region-year's lock -----------------------------------------
-
-    async def unit_counts(self, placement: Placement) -> UnitCounts | None:
-        document = await self.compliance.find_one({"_id": placement.compliance})
-        return unit_counts_of(document) if document is not None else None
-
-    async def apply_compliance(self, placement: Placement, counts: UnitCounts, *, create: bool) -> None:
-        """Set the unit's counts as of their journal (`counts.applied_seq`)."""
-        counted = {
-            **counts.content,
-            "version": counts.version,
-            "last": dict(counts.announced) if counts.announced is not None else None,
-            "applied_seq": counts.applied_seq,
-        }
-        update: dict[str, Any] = {"$set": counted}
-        if create:
-            update["$setOnInsert"] = placement_document(placement)
-        await self.compliance.update_one({"_id": placement.compliance}, update, upsert=create)
-
     async def compliance_of(self, region_code: str, year: int) -> list[Document]:
-        return await self.compliance.find({"region_code": region_code, "year": year}).to_list(None)
+        """The counts of each unit of the region-year with an innovation counted, as documents."""
+        region = await self.region_of(region_code, year)
+        return [
+            {"region_code": region_code, "year": year, "unit_code": unit, **unit_counts_document(counts)}
+            for unit, counts in region.units.items()
+        ]
 
     # --- units ---------------------------------------------------------------------------------------
 

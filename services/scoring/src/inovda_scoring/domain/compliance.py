@@ -1,6 +1,6 @@
 """Unit compliance: how many innovations each unit has in a region-year, and when that is announced."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from inovda_shared.contracts.events import UnitComplianceUpdated
@@ -35,27 +35,24 @@ def compliance_changes(
 
 @dataclass(frozen=True)
 class UnitCounts:
-    """One unit's innovations of a region-year; `announced` is what its last `unit.compliance.updated` said,
-    and `applied_seq` the number of the region's journal these counts were last brought to."""
+    """One unit's innovations of a region-year; `announced` is what its last `unit.compliance.updated` said."""
 
     innovations: int = 0
     eligible: int = 0
     version: int = 0
     announced: Mapping[str, int] | None = None
-    applied_seq: int = 0
 
     @property
     def content(self) -> dict[str, int]:
         return {"innovations": self.innovations, "eligible": self.eligible}
 
-    def counting(self, change: ComplianceChange, seq: int) -> "UnitCounts":
-        """The counts after `change`, as of journal `seq`; announced as they were."""
+    def counting(self, change: ComplianceChange) -> "UnitCounts":
+        """The counts after `change`; announced as they were."""
         return replace(
             self,
             innovations=self.innovations + change.innovations,
             eligible=self.eligible + change.eligible,
             version=self.version + 1,
-            applied_seq=seq,
         )
 
     @property
@@ -74,3 +71,17 @@ class UnitCounts:
 
     def announced_now(self) -> "UnitCounts":
         return replace(self, announced=self.content)
+
+
+def counted(
+    units: Mapping[str, UnitCounts], changes: Iterable[ComplianceChange]
+) -> tuple[dict[str, UnitCounts], tuple[UnitComplianceUpdated, ...]]:
+    """A region's unit counts (by unit code) after `changes`, and the announcements they make due."""
+    after, announcements = dict(units), []
+    for change in changes:
+        counts = after.get(change.placement.unit_code, UnitCounts()).counting(change)
+        if counts.announcement_due:
+            announcements.append(counts.announcement(change.placement))
+            counts = counts.announced_now()
+        after[change.placement.unit_code] = counts
+    return after, tuple(announcements)

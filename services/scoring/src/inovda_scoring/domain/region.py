@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
-from inovda_shared.contracts.events import RegionIndexUpdated, Review
+from inovda_shared.contracts.events import RegionIndexUpdated, Review, UnitComplianceUpdated
 from inovda_shared.contracts.intake import RegionProfile
 
+from .compliance import UnitCounts, counted
 from .index import IndexFigures, RegionTotals, TotalsDelta, round_half_up
 from .journal import Journal
 from .maturity import InnovationFacts, InnovationScore, score_facts
@@ -108,8 +109,8 @@ def review_delta(revised: Revised) -> ReviewTally:
 @dataclass(frozen=True)
 class Region:
     """One region-year: its SPD levels, the totals of its eligible innovations as claimed and as verified, its
-    review progress, its path candidates (most improvable first), what its last `region.index.updated` said,
-    and the journal of its last change."""
+    review progress, its path candidates (most improvable first), its units' counts (by unit code), what its
+    last `region.index.updated` said, and the journal of its last change."""
 
     region_code: str
     year: int
@@ -120,6 +121,7 @@ class Region:
     verified_totals: RegionTotals = field(default_factory=RegionTotals)
     review: ReviewTally = field(default_factory=ReviewTally)
     candidates: Mapping[str, Candidate] = field(default_factory=dict)
+    units: Mapping[str, UnitCounts] = field(default_factory=dict)
     announced: Mapping[str, Any] | None = None
     journal: Journal | None = None
 
@@ -147,12 +149,14 @@ class Region:
         )
 
     def counting(self, revised: Revised, keep: int) -> "RegionChange":
-        """The region once the new revision replaces the innovation's earlier contribution, keeping the `keep`
-        most improvable candidates; its journal and announcement are still to be added."""
+        """The region once the new revision replaces the innovation's earlier contribution (in the totals and
+        its units' counts), keeping the `keep` most improvable candidates; its journal and index announcement
+        are still to be added."""
         delta = revised.revision.contribution.delta(revised.before)
         verified_delta = revised.revision.verified.contribution.delta(revised.verified_before)
         reviewed = review_delta(revised)
         candidate = Candidate.of(revised.revision)
+        units, compliance = counted(self.units, revised.compliance_changes())
         after = replace(
             self,
             version=self.version + 1,
@@ -160,8 +164,9 @@ class Region:
             verified_totals=self.verified_totals.apply(verified_delta),
             review=self.review.plus(reviewed),
             candidates=kept_candidates(self.candidates, candidate.member, candidate, keep),
+            units=units,
         )
-        return RegionChange(after, delta, verified_delta, reviewed)
+        return RegionChange(after, delta, verified_delta, reviewed, compliance=compliance)
 
 
 def profiled(region: Region | None, profile: RegionProfile, version: int) -> Region | None:
@@ -175,13 +180,15 @@ def profiled(region: Region | None, profile: RegionProfile, version: int) -> Reg
 @dataclass(frozen=True)
 class RegionChange:
     """One innovation's change to its region, written in one go: the region as it becomes, the totals'
-    increments, and whether it announces a new index (then `region.announced` is what it says)."""
+    increments, the `unit.compliance.updated` its units' counts make due, and whether it announces a new
+    index (then `region.announced` is what it says)."""
 
     region: Region
     delta: TotalsDelta
     verified_delta: TotalsDelta = field(default_factory=TotalsDelta)
     review_delta: ReviewTally = field(default_factory=ReviewTally)
     announces: bool = False
+    compliance: tuple[UnitComplianceUpdated, ...] = ()
 
     def recorded(self, journal: Journal, announced: Mapping[str, Any] | None) -> "RegionChange":
         """With its journal, and the content of the index announcement it makes (None: none)."""

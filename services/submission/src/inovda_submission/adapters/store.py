@@ -7,11 +7,14 @@ read, so an entity's versions are `#1..#N` without a gap, and everything on the 
 `_id` and decides again on the newer version, and a redelivered message finds the version it created and
 gets the same answer.
 
-The latest version is found in constant time from `<kind>_heads`: one document per entity, a copy of its
-latest version, written after each new version. A head is a hint, never the truth: two writers may write
-their heads in the wrong order, or a writer die before writing its head, so a reader probes upward from it
-(`#head+1`, ...) to the first version missing. That is correct on FerretDB, whose updates are not atomic,
-because the versions themselves are insert-only under unique ids: a head that lags only costs a read or two.
+The latest version is found in constant time from `<kind>_heads`: one document per entity from its second
+version on, a copy of its latest version, written after each new version. A head is a hint, never the truth:
+two writers may write their heads in the wrong order, or a writer die before writing its head, so a reader
+probes upward from it (`#head+1`, ...) to the first version missing. That is correct on FerretDB, whose
+updates are not atomic, because the versions themselves are insert-only under unique ids: a head that lags
+only costs a read or two. An entity's first version writes no head (most entities never get a second): no
+head reads as "no version yet", and the first write of an entity that has one meets `#1`'s unique `_id`
+and probes from there, a read or two more at its second version.
 """
 
 import contextlib
@@ -64,9 +67,9 @@ class VersionedCollection:
 
     async def insert_next(
         self, entity: str, data: dict[str, Any], content: str, message: str, after: Document | None
-    ) -> Saved | None:
-        """Store `data` as the version after `after` (None: the first). None when another writer stored that
-        version first: the caller reads the newer one and decides again."""
+    ) -> Saved | Document:
+        """Store `data` as the version after `after` (None: the first). When another writer stored that version
+        first: that version, from which the caller reads the latest and decides again."""
         version = (after["version"] if after else 0) + 1
         document = {
             "_id": f"{entity}#{version}",
@@ -80,16 +83,17 @@ class VersionedCollection:
         try:
             await self._inserts.insert_one(document)
         except DuplicateKeyError:
-            if await self._versions.find_one({"_id": document["_id"]}, {"_id": 1}) is not None:
-                return None
+            if (met := await self._versions.find_one({"_id": document["_id"]})) is not None:
+                return met
             # This message made a version before, since superseded: rare, so a full read is fine.
             created = await self._versions.find_one({"message_key": message}, {"version": 1})
             assert created is not None
             return Saved(created["version"], changed=True)
-        # A head behind (a concurrent writer's, written after ours) or missing (two first writes racing to
-        # create it) only costs readers a probe.
-        with contextlib.suppress(DuplicateKeyError):
-            await self._heads.replace_one({"_id": entity}, {**document, "_id": entity}, upsert=True)
+        # A head behind (a concurrent writer's, written after ours) or missing (two writes racing to create it)
+        # only costs readers a probe; a first version writes none (see the module's text).
+        if version > 1:
+            with contextlib.suppress(DuplicateKeyError):
+                await self._heads.replace_one({"_id": entity}, {**document, "_id": entity}, upsert=True)
         return Saved(version, changed=True)
 
     async def history(self, entity: str) -> list[Document]:
