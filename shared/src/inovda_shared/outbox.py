@@ -98,7 +98,8 @@ class Outbox:
             await self._record_inserts.insert_one(document)
         except DuplicateKeyError:
             recorded = await self.recorded(key)
-            assert recorded is not None, "a record is never removed"
+            if recorded is None:  # records are never removed: a database that lost one is not to be trusted
+                raise RuntimeError(f"outbox record {key} existed a moment ago and is gone") from None
             return recorded
         return PendingBatch(self, key, events, pending_key=False)
 
