@@ -23,6 +23,7 @@ from ..domain.email_state import (
     InDoubt,
     NotMarked,
     RetryPolicy,
+    Settlement,
     over_quota,
     rate_limited,
     settle,
@@ -66,11 +67,7 @@ class FirstAttempts:
                 return
             case OverQuota(reason):  # recorded as failed for good: nothing was sent
                 email = StoredEmail(message, EmailStatus.PENDING, 0, now, correlation_id, created_at=now)
-                settlement = over_quota(email, 1, now, reason)
-                told(email, settlement)
-                if await self._store.record_email(message, correlation_id, now, settlement.change):
-                    counted(email, settlement)
-                    await self._outcomes.announce(email, settlement)
+                await self._record_unsent(email, over_quota(email, 1, now, reason), now)
                 return
         record = committing_document(message, correlation_id, now, self._instance)
         try:
@@ -87,13 +84,11 @@ class FirstAttempts:
         status = EmailStatus.COMMITTING if first.committed else EmailStatus.PENDING
         email = StoredEmail(message, status, 0, now, correlation_id, created_at=now)
         settlement = settle(email, 1, first.outcome, now, self._policy)
+        if not first.committed:  # refused before the mark: recorded now, as the failure leaves it
+            await self._record_unsent(email, settlement, now)
+            return
         told(email, settlement)
         change = settlement.change
-        if not first.committed:  # refused before the mark: recorded now, as the failure leaves it
-            if await self._store.record_email(message, correlation_id, now, change):
-                counted(email, settlement)
-                await self._outcomes.announce(email, settlement)
-            return
         if isinstance(first.outcome, Delivered | InDoubt):
             # Published before it is recorded as sent: an email recorded as settled has had its event out.
             await self._outcomes.announce(email, settlement)
@@ -104,3 +99,11 @@ class FirstAttempts:
             await retry_transient(lambda: self._store.update_email(key, change), RECORDING[settlement.counted])
             await self._outcomes.announce(email, settlement)
         counted(email, settlement)
+
+    async def _record_unsent(self, email: StoredEmail, settlement: Settlement, now: dt.datetime) -> None:
+        """An email that did not reach the server, recorded as `settlement` leaves it (once: a second copy of it
+        finds the record there and says nothing)."""
+        told(email, settlement)
+        if await self._store.record_email(email.message, email.correlation_id, now, settlement.change):
+            counted(email, settlement)
+            await self._outcomes.announce(email, settlement)
