@@ -330,9 +330,7 @@ def index_emails(
             "path": event.path[:MAX_PATH_STEPS],
             # Once the region verifies, the path plans on the verified figure: the email shows it beside.
             "verified": event.verified,
-            "review_percent": 100 * event.review.share if event.review is not None else None,
-            "review_decided": event.review.decided if event.review is not None else None,
-            "review_total": event.review.total if event.review is not None else None,
+            "review": event.review,
             "path_on_verified": event.path_on == "verified",
             "yandas_missing": [affair.replace("_", " ") for affair in event.yandas_missing],
             "missing_units": missing_units[:MAX_LISTED],
