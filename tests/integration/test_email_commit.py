@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from faststream.rabbit import RabbitBroker
+from pymongo.errors import AutoReconnect, ServerSelectionTimeoutError
 
 from inovda_cli.mailsink import MailSink
 from inovda_cli.processes import free_port
@@ -26,7 +27,7 @@ from inovda_notification.delivery import Delivery
 from inovda_notification.domain import EmailChange, EmailMessage, EmailStatus
 from inovda_notification.settings import NotificationSettings
 from inovda_notification.views import NotificationViews
-from inovda_shared.mongo import connect
+from inovda_shared.mongo import Document, connect
 from inovda_shared.outbox import OutboxRelay
 
 pytestmark = pytest.mark.integration
@@ -274,6 +275,54 @@ async def test_an_email_the_server_refused_after_the_mark_goes_back_to_pending_a
     stored = await NotificationViews(store).email(message.dedupe_key)
     assert stored is not None
     assert (stored.status, stored.confirmed, stored.attempts) == (EmailStatus.SENT, True, 2)
+
+
+class AnswerLostMarks(CommitMarks):
+    """A first attempt's mark whose write fails: stored all the same with its answer lost, or never stored."""
+
+    def __init__(self, url: str, database: str, stored: bool) -> None:
+        super().__init__(url, database, "test")
+        self.stored = stored
+
+    def commit_new(self, record: Document) -> None:
+        if self.stored:
+            super().commit_new(record)
+            raise AutoReconnect("connection closed before the answer came")
+        raise ServerSelectionTimeoutError("no server within 5 s")
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["mark-stored", "mark-not-stored"])
+async def test_a_first_attempt_whose_mark_failed_leaves_the_email_pending_and_it_is_sent_once_later(
+    stores: list[NotificationStore],
+    marks: CommitMarks,
+    mail: MailSink,
+    broker: RabbitBroker,
+    mongodb_url: str,
+    drop_database: str,
+    stored: bool,
+) -> None:
+    """Nothing went to the server; a mark stored though its write failed must not leave the email committing
+    (its event's redelivery would find it taken, and it would end in doubt, never sent)."""
+    store = stores[0]
+    message = email("receipt:e-inovasi/INV-001:r1")
+    failing = AnswerLostMarks(mongodb_url, drop_database, stored)
+    try:
+        await delivery(store, failing, mail, broker).send_now([message], "corr-1")
+    finally:
+        failing.close()
+    await asyncio.sleep(0.3)
+    assert mail.received == []
+    pending = await NotificationViews(store).email(message.dedupe_key)
+    assert pending is not None
+    assert (pending.status, pending.attempts) == (EmailStatus.PENDING, 0)
+    assert await NotificationViews(store).emails_due(NOW) == [message.dedupe_key]
+
+    assert await delivery(stores[1], marks, mail, broker).deliver_due() == 1
+    assert [item.dedupe_key for item in mail.received] == [message.dedupe_key]
+    sent = await NotificationViews(store).email(message.dedupe_key)
+    assert sent is not None
+    assert (sent.status, sent.confirmed, sent.attempts) == (EmailStatus.SENT, True, 1)
+    assert await NotificationViews(store).emails_due(NOW + dt.timedelta(days=1)) == []
 
 
 async def test_a_due_key_without_its_email_is_dropped_after_an_hour_and_holds_no_place_until_then(

@@ -15,6 +15,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from inovda_notification.adapters.store import NotificationStore
+from inovda_notification.views import NotificationViews
+from inovda_shared.mongo import connect
 from inovda_shared.topology import SERVICE_QUEUES
 
 from ..deadletters import request_email_resends
@@ -22,7 +25,7 @@ from .checks import Check, sample, verify
 from .cluster import Cluster
 from .dataset import Dataset, Intake
 from .faults import Injector
-from .forms import OUT, SERVICES, Options, now, regions_of
+from .forms import DATABASES, OUT, SERVICES, Options, now, regions_of
 from .infra import wait_for
 from .load import Load
 from .report import summarize
@@ -58,20 +61,27 @@ async def _all_received(cluster: Cluster, keys: list[str]) -> bool:
 
 
 async def settle(cluster: Cluster, watcher: Watcher, load: Load, within: float, quiet: float = 25.0) -> float:
-    """Until every message is answered, the work queues and the watch queue are empty, and nothing new has
-    come out (events or emails) for `quiet` seconds: the outbox relay and email retries have had their turn."""
+    """Until every message is answered, the work queues and the watch queue are empty, nothing new has come out
+    (events or emails) for `quiet` seconds, and the sent log holds no email still to settle: the outbox relay
+    and email retries have had their turn, and an email an attempt left committing has been looked at."""
     started = now()
     emails = len(cluster.mail.received)
     emails_at = now()
-    while now() - started < within:
-        if len(cluster.mail.received) != emails:
-            emails, emails_at = len(cluster.mail.received), now()
-        answered = set(load.dataset.intakes) <= watcher.answered
-        depths = await cluster.rabbit.queue_depths()
-        empty = all(depths.get(spec.name, 0) == 0 for spec in SERVICE_QUEUES) and depths.get(WATCH_QUEUE, 0) == 0
-        if answered and empty and now() - max(watcher.last_at, emails_at) > quiet:
-            break
-        await asyncio.sleep(2)
+    client = connect(cluster.ferret.url)
+    sent_log = NotificationViews(NotificationStore(client[DATABASES["notification"]]))
+    try:
+        while now() - started < within:
+            if len(cluster.mail.received) != emails:
+                emails, emails_at = len(cluster.mail.received), now()
+            answered = set(load.dataset.intakes) <= watcher.answered
+            depths = await cluster.rabbit.queue_depths()
+            empty = all(depths.get(spec.name, 0) == 0 for spec in SERVICE_QUEUES) and depths.get(WATCH_QUEUE, 0) == 0
+            rested = answered and empty and now() - max(watcher.last_at, emails_at) > quiet
+            if rested and not await sent_log.unsettled_emails():
+                break
+            await asyncio.sleep(2)
+    finally:
+        await client.close()
     return now() - started
 
 

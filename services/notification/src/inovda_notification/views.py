@@ -17,3 +17,9 @@ class NotificationViews:
     async def emails_due(self, now: dt.datetime) -> list[str]:
         """The dedupe keys of the emails still to be attempted at `now` (up to a delivery pass's worth)."""
         return await self._store.due_emails(now)
+
+    async def unsettled_emails(self) -> list[str]:
+        """The dedupe keys of emails neither sent nor failed for good that the delivery loop has still to look at
+        (pending, or committing with a look due: an attempt that may have died), up to a pass's worth."""
+        due = await self._store.due_emails(dt.datetime.max.replace(tzinfo=dt.UTC))
+        return [key for key in due if (email := await self._store.email(key)) is not None and not email.status.settled]

@@ -23,6 +23,7 @@ schedule's passes).
 import contextlib
 import datetime as dt
 import json
+import uuid
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -242,6 +243,23 @@ class NotificationStore:
             return False
         return True
 
+    async def undo_first_mark(self, message: EmailMessage, correlation_id: str, now: dt.datetime, mark: str) -> None:
+        """A first attempt whose commit mark failed: nothing was sent (the final "." never went), but the mark may
+        have been stored all the same (its answer lost). Make the email pending and due now, for the delivery
+        loop: the mark, if this attempt's (`mark`) and still committing, is made pending; no record, one is
+        inserted pending. Another attempt's record is left to it. Due key first, as in `record_email`."""
+        key = message.dedupe_key
+        await self.look_again(key, now)
+        stored = await self.emails.find_one({"_id": key}, {"mark": 1, "status": 1})
+        if stored is None:
+            await self.record_email(message, correlation_id, now)
+        elif stored.get("mark") == mark and stored["status"] == EmailStatus.COMMITTING.value:
+            # By `_id` alone, then (FerretDB: see inovda_shared.mongo); no other attempt changes a first
+            # attempt's mark while it is in flight (`domain.email_state.in_flight`).
+            await self.emails.update_one(
+                {"_id": key}, {"$set": {"status": EmailStatus.PENDING.value, "attempts": 0, "next_attempt_at": now}}
+            )
+
     async def look_again(self, key: str, at: dt.datetime) -> None:
         """Have the delivery loop look at an email at `at`: one another attempt may have left half-done."""
         await self.emails_due.update_one({"_id": key}, {"$set": {"next_attempt_at": at}}, upsert=True)
@@ -312,13 +330,14 @@ def email_document(message: EmailMessage, correlation_id: str, now: dt.datetime)
 
 
 def committing_document(message: EmailMessage, correlation_id: str, now: dt.datetime, by: str) -> Document:
-    """The record a first attempt inserts as its commit mark."""
+    """The record a first attempt inserts as its commit mark; `mark` tells this attempt's from another's."""
     return email_document(message, correlation_id, now) | {
         "status": EmailStatus.COMMITTING.value,
         "attempts": 1,
         "committing_at": now,
         "committed_by": by,
         "first_attempt": True,
+        "mark": uuid.uuid4().hex,
     }
 
 

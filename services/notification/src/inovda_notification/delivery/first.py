@@ -6,10 +6,12 @@ So an email sent at the first try costs two writes. Of two first attempts at one
 two replicas, a held email taken over) the second finds the record there and sends nothing (`Taken`); it asks
 the delivery loop to look at the email once the other attempt must be over, in case it died half-way. A first
 attempt that fails before its mark records the email as the failure leaves it (pending, with its next
-attempt), and the delivery loop takes over from there (`attempts`).
+attempt), and the delivery loop takes over from there (`attempts`); so does one whose mark failed, which may
+have been stored nonetheless (`NotificationStore.undo_first_mark`).
 """
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 
 from inovda_shared.retry import retry_transient
@@ -33,6 +35,8 @@ from .attempts import RECORDING, counted, told
 from .committing import CommittingSender, Taken
 from .outcomes import OutcomePublisher
 from .rate_limits import SendingLimits
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 
@@ -80,7 +84,16 @@ class FirstAttempts:
                 await self._store.look_again(key, now + IN_FLIGHT)
                 return
             case NotMarked(error):
-                raise error
+                # Nothing was sent, and the mark may be stored though its write failed: left as it is, its
+                # event's redelivery would find it there (`Taken`), and it would end in doubt, never sent.
+                log.warning(
+                    "email %s: its mark failed (%s: %s); left to the delivery loop", key, type(error).__name__, error
+                )
+                await retry_transient(
+                    lambda: self._store.undo_first_mark(message, correlation_id, now, record["mark"]),
+                    RECORDING[None],
+                )
+                return
         status = EmailStatus.COMMITTING if first.committed else EmailStatus.PENDING
         email = StoredEmail(message, status, 0, now, correlation_id, created_at=now)
         settlement = settle(email, 1, first.outcome, now, self._policy)
