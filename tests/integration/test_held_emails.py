@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
+from pymongo.errors import AutoReconnect
 
 from inovda_cli.mailsink import MailSink
 from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender
@@ -94,3 +95,43 @@ async def test_a_replica_thought_dead_and_the_one_taking_over_send_its_email_onc
     await beating(other, 4.0)  # takes it over; both attempt it when it falls due
     await asyncio.sleep(0.5)
     assert [item.dedupe_key for item in mail.received] == [HELD.dedupe_key]
+
+
+class HoldAnswerLostOnce(NotificationStore):
+    """A store whose first hold is stored and its answer lost (the connection dropped before it came)."""
+
+    lost = 1
+
+    async def hold(self, document: dict[str, Any]) -> bool:
+        held = await super().hold(document)
+        if self.lost:
+            self.lost -= 1
+            raise AutoReconnect("connection closed before the answer came")
+        return held
+
+
+async def test_a_held_email_stored_though_its_answer_was_lost_is_sent_once_when_its_handler_tries_again(
+    publisher: RabbitBroker, mongodb_url: str, drop_database: str, mail: MailSink
+) -> None:
+    """The handler fails (an outage) and is run again: the hold meets its own document, which nobody else
+    would ever send (this replica is alive, and held it)."""
+    client = connect(mongodb_url)
+    marks = CommitMarks(mongodb_url, drop_database, "replica-0")
+    store = HoldAnswerLostOnce(client[drop_database])
+    sender = SmtpSender(SmtpConfig("127.0.0.1", mail.port, "Inovda <inovda@kukarkab.example>"))
+    delivery = build_delivery(SETTINGS, store, marks, sender, OutboxRelay([store.outbox], publisher, 1.0), publisher)
+    try:
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.5)
+        with pytest.raises(AutoReconnect):
+            await delivery.hold(HELD, "corr-held", until)
+        assert await delivery.hold(HELD, "corr-held", until)  # as the handler's retry in place does
+        assert not await delivery.hold(HELD, "corr-held", until), "a copy while it is held here: nothing more"
+        await asyncio.sleep(1.5)
+        assert [item.dedupe_key for item in mail.received] == [HELD.dedupe_key]
+        await delivery.hold(HELD, "corr-held", until)  # a late copy of its event, after it was sent
+        await asyncio.sleep(1.0)
+        assert [item.dedupe_key for item in mail.received] == [HELD.dedupe_key]
+    finally:
+        await delivery.drain(timeout_seconds=5)
+        await client.close()
+        marks.close()

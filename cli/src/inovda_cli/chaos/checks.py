@@ -482,12 +482,16 @@ async def _stored_emails(cluster: Cluster, keys: list[str]) -> dict[str, dict[st
             "sent_at",
             "last_error",
         )
-        views = NotificationViews(NotificationStore(client[DATABASES["notification"]]))
+        store = NotificationStore(client[DATABASES["notification"]])
+        views = NotificationViews(store)
+        held_fields = ("owner", "due_at", "superseded_by", "created_at")
         found = {}
         for key in keys:
             email = await views.email(key)
             if email is not None:
                 found[key] = {name: str(value) for name in fields if (value := getattr(email, name)) is not None}
+            if (held := await store.held_document(key)) is not None:  # a score email waiting out its window
+                found.setdefault(key, {})["held"] = {name: str(held.get(name)) for name in held_fields}
         return found
     finally:
         await client.close()

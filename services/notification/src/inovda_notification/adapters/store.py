@@ -154,6 +154,9 @@ class NotificationStore:
             return False
         return True
 
+    async def held_document(self, key: str) -> Document | None:
+        return await self.held.find_one({"_id": key})
+
     async def is_held(self, key: str) -> bool:
         return await self.held.find_one({"_id": key}, {"_id": 1}) is not None
 

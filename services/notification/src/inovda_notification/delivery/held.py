@@ -86,11 +86,27 @@ class Holding:
         settles it); None when it is held already (a redelivered event: the first copy's holder has it)."""
         document = {"_id": key, "kind": kind, "owner": self.owner, "due_at": due_at, **fields}
         if not await self._store.hold(document):
-            return None
+            return await self._held_already(key, schedule)
         held = Held(key, kind, self.owner, due_at, document)
         self._pending[key] = held
         if schedule:
             self._schedule(held, due_at)
+        return held
+
+    async def _held_already(self, key: str, schedule: bool) -> Held | None:
+        """Another replica holds it, or this one does still: None. Held by this very process but not here: its
+        insert was stored and its answer lost (an outage; the handler then tried again), or it was settled
+        before a copy of its event came: held again as a survivor would after a crash (handling twice is safe),
+        since left alone nobody would ever handle it."""
+        if key in self._pending:
+            return None
+        stored = await self._store.held_document(key)
+        if stored is None or stored["owner"] != self.owner:
+            return None
+        held = Held(key, stored["kind"], self.owner, stored["due_at"], stored, adopted=True)
+        self._pending[key] = held
+        if schedule:
+            self._schedule(held, held.due_at)
         return held
 
     def settle(self, key: str) -> None:
