@@ -485,7 +485,7 @@ async def _stored_emails(cluster: Cluster, keys: list[str]) -> dict[str, dict[st
         store = NotificationStore(client[DATABASES["notification"]])
         views = NotificationViews(store)
         held_fields = ("owner", "due_at", "superseded_by", "created_at")
-        found = {}
+        found: dict[str, dict[str, Any]] = {}
         for key in keys:
             email = await views.email(key)
             if email is not None:
