@@ -82,6 +82,27 @@ async def test_the_mark_is_written_before_the_server_takes_the_message(mail: Mai
     assert received.message["Message-ID"].endswith("@kukarkab.example>")
 
 
+async def test_an_indonesian_email_beyond_ascii_arrives_as_it_was_written(mail: MailSink) -> None:
+    title = "Layanan “Sehat Bersama” — Désa Ñusantara, Rp 1.500.000"
+    message = EmailMessage(
+        kind="score",
+        dedupe_key="score:e-inovasi/INV-002:r1",
+        to=["dinkes@kukarkab.example"],
+        cc=[],
+        subject=f'Hasil penilaian inovasi "{title}": kematangan 61,5',
+        text=f"Yth. Dinas Kesehatan,\n\nInovasi {title} dinilai.\n.awal baris\n",
+        html=f"<p>Inovasi <strong>{title}</strong> dinilai.</p>\n<p>.awal baris</p>\n",
+    )
+    await sender_for(mail).send(message, lambda: None)
+    [received] = mail.received
+    assert received.subject == message.subject
+    assert received.part("plain").replace("\r\n", "\n") == message.text
+    assert received.part("html").replace("\r\n", "\n") == message.html
+    assert received.message.get_content_type() == "multipart/alternative"
+    assert received.message["Message-ID"] == message_id(message.dedupe_key, "inovda@kukarkab.example")
+    assert "Cc" not in received.message
+
+
 async def test_a_mark_that_cannot_be_written_sends_nothing(mail: MailSink) -> None:
     def committing() -> None:
         raise MarkFailedError("database unreachable")

@@ -13,6 +13,8 @@ _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 def one_line(text: str) -> str:
     """The text on a single line: control and invisible characters become spaces, runs of spaces one."""
+    if text.isprintable():  # no "Other" (Cc, Cf, ...) nor separator but the space: nothing invisible to find
+        return " ".join(text.split())
     visible = "".join(" " if unicodedata.category(char) in _INVISIBLE_CATEGORIES else char for char in text)
     return " ".join(visible.split())
 
