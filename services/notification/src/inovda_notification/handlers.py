@@ -30,7 +30,8 @@ from inovda_shared.topology import NOTIFICATION_QUEUE
 from .service import NotificationService
 
 
-def correlation_of(message: RabbitMessage) -> str:
+async def correlation_of(message: RabbitMessage) -> str:
+    """Async: FastDepends runs a synchronous dependency in a worker thread, a thread hop per message."""
     return correlation_id_of(message, fallback=message.message_id)
 
 
