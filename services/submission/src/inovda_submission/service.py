@@ -30,7 +30,7 @@ from .adapters.metrics import INTAKE_ANSWERS
 from .adapters.store import Saved, SubmissionStore, VersionedCollection
 from .domain.authentication import IntakeAccess, admit
 from .domain.ownership import Stored, ownership_refusal, transferred
-from .domain.records import content_hash, entity_id, innovation_id, message_key, unit_id
+from .domain.records import dumped_content_hash, entity_id, innovation_id, message_key, unit_id
 from .domain.validation import MODELS, Rejection, parse_intake, rubric_rejection
 from .domain.verification import ReviewRound, review_round
 
@@ -121,9 +121,9 @@ class IntakeService:
                 if current:
                     return outcome, await self._rejected(facts, outcome)
             else:
-                content = content_hash(outcome)
+                data = outcome.model_dump(mode="json")
+                content = dumped_content_hash(data)
                 if latest is None or latest["content_hash"] != content:
-                    data = outcome.model_dump(mode="json")
                     saved = await collection.insert_next(entity, data, content, facts.key, latest)
                     if isinstance(saved, Saved):
                         if isinstance(outcome, UnitUpsert):
