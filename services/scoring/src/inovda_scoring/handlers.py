@@ -20,12 +20,13 @@ from inovda_shared.topology import SCORING_QUEUE
 from .service import Incoming, ScoringService
 
 
-def incoming_of(message: RabbitMessage) -> Incoming:
-    """The event's idempotency key (its message id; its content for a sender that set none) and correlation id."""
+async def incoming_of(message: RabbitMessage) -> Incoming:
+    """The event's idempotency key (its message id; its content for a sender that set none) and correlation id.
+    Async: FastDepends runs a synchronous dependency in a worker thread, a thread hop per message."""
     raw = message.raw_message
-    content = hashlib.sha256(routing_key_of(message).encode() + b"\0" + raw.body).hexdigest()
+    key = raw.message_id or hashlib.sha256(routing_key_of(message).encode() + b"\0" + raw.body).hexdigest()
     return Incoming(
-        key=raw.message_id or content,
+        key=key,
         correlation_id=correlation_id_of(message, fallback=message.message_id),
         handled_before=handled_before(message),
     )

@@ -23,7 +23,15 @@ from .adapters.store import ScoringStore
 from .domain import InnovationScore, Rubric, load_rubric, plan_path, score_innovation
 from .domain.journal import Journal, journal_outbox_key
 from .domain.placement import Placement, compliance_key, innovation_key, region_key
-from .domain.region import Candidate, Region, by_potential, index_announcement, index_content, profiled
+from .domain.region import (
+    Candidate,
+    Region,
+    by_potential,
+    index_announcement,
+    index_content,
+    member_id,
+    profiled,
+)
 from .domain.revision import Revised, ScoredRevision
 
 Clock = Callable[[], dt.datetime]
@@ -102,6 +110,7 @@ class ScoringService:
                 previous = stored.placement if stored else None
                 placement.refuse_move_from(previous, key)
                 score = score_innovation(report, rubric)
+                self._remember_candidate_score(report.source, report.external_id, event.revision, rubric, score)
                 revision = ScoredRevision.of(
                     event,
                     score,
@@ -236,6 +245,13 @@ class ScoringService:
         batch = await self._store.outbox.record(announcement.event.message_id, [announcement.event])
         await self._store.mark_region_announced(region.key, announcement.content)
         return batch
+
+    def _remember_candidate_score(
+        self, source: str, external_id: str, revision: int, rubric: Rubric, score: InnovationScore
+    ) -> None:
+        """The revision just scored is its candidate's claimed score: the index announcement need not score it again
+        from the candidate's facts."""
+        self._candidate_scores[(member_id(source, external_id), revision, -1, rubric.year)] = score
 
     def _candidate_score(self, candidate: Candidate, rubric: Rubric, *, verified: bool = False) -> InnovationScore:
         key = (candidate.member, candidate.revision, candidate.round if verified else -1, rubric.year)

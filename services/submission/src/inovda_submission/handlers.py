@@ -41,7 +41,8 @@ def documented_as(model: type[BaseModel]) -> WithJsonSchema:
     return WithJsonSchema(inline(schema))
 
 
-def delivery_of(message: RabbitMessage) -> IntakeDelivery:
+async def delivery_of(message: RabbitMessage) -> IntakeDelivery:
+    """Async: FastDepends runs a synchronous dependency in a worker thread, a thread hop per message."""
     raw = message.raw_message
     return IntakeDelivery(
         routing_key=routing_key_of(message),

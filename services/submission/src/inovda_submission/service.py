@@ -1,9 +1,11 @@
 """The intake use case: validate, admit, store, and record the answer and events for the outbox."""
 
+import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic import BaseModel
 
@@ -24,13 +26,14 @@ from inovda_shared.contracts.intake import (
     UnitUpsert,
 )
 from inovda_shared.messaging import OutgoingEvent
+from inovda_shared.mongo import Document
 from inovda_shared.outbox import Outbox, OutboxRelay
 
 from .adapters.metrics import INTAKE_ANSWERS
 from .adapters.store import Saved, SubmissionStore, VersionedCollection
 from .domain.authentication import IntakeAccess, admit
 from .domain.ownership import Stored, ownership_refusal, transferred
-from .domain.records import content_hash, entity_id, innovation_id, message_key, unit_id
+from .domain.records import dumped_content_hash, entity_id, innovation_id, message_key, unit_id
 from .domain.validation import MODELS, Rejection, parse_intake, rubric_rejection
 from .domain.verification import ReviewRound, review_round
 
@@ -38,6 +41,9 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 StoredModel = UnitUpsert | RegionProfile | InnovationReport | ReviewRound
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 KNOWN_UNITS_KEPT = 50_000  # a few MB; far more than any region registers
 
@@ -83,7 +89,10 @@ class IntakeService:
         # died before publishing them; a repeat carries the same message ids, so consumers drop it). A copy
         # (a re-send, a duplicate on another replica) publishes nothing: the first copy's handler does, or its
         # message comes back.
-        if (recorded := await self._outbox.recorded(key)) is not None:
+        # The inbox read and the entity's head read go out together: a message handled before (rare) wastes the
+        # head read, every other one saves a round trip.
+        recorded, head = await _both(self._outbox.recorded(key), self._head(parsed))
+        if recorded is not None:
             if delivery.handled_before:
                 await self._relay.publish(recorded)
             return
@@ -92,7 +101,7 @@ class IntakeService:
         if isinstance(parsed, Rejection):
             events = await self._rejected(facts, parsed)
         else:
-            parsed, events = await self._store_or_reject(parsed, facts)
+            parsed, events = await self._store_or_reject(parsed, head, facts)
 
         # Published before the message is acknowledged: a failure brings it back, and the read above republishes.
         batch = await self._outbox.record_delivered(key, events)
@@ -106,24 +115,30 @@ class IntakeService:
                 log.info("refused %s from user %s: %s", _known(delivery.routing_key), delivery.sender, codes)
         await self._relay.publish(batch)
 
+    async def _head(self, parsed: IntakeModel | Rejection) -> Document | None:
+        """The head of the entity the message is about (`VersionedCollection.head`); None for a rejection."""
+        if isinstance(parsed, Rejection):
+            return None
+        return await self._collection_for(parsed).head(entity_id(parsed))
+
     async def _store_or_reject(
-        self, model: IntakeModel, facts: "_Facts"
+        self, model: IntakeModel, head: Document | None, facts: "_Facts"
     ) -> tuple[IntakeModel | Rejection, list[OutgoingEvent]]:
-        """Decide on the entity's latest version and store the next one. A decision that writes nothing (a
-        rejection, an unchanged message) is taken only on the latest version, the head being a hint; one that
-        writes meets a newer version, if there is one, as the unique `_id` of the version it writes."""
+        """Decide on the entity's latest version, from its `head`, and store the next one. A decision that writes
+        nothing (a rejection, an unchanged message) is taken only on the latest version, the head being a hint;
+        one that writes meets a newer version, if there is one, as the unique `_id` of the version it writes."""
         collection = self._collection_for(model)
         entity = entity_id(model)
-        latest, current = await collection.head(entity), False
+        latest, current = head, False
         while True:
             outcome = await self._decide(model, latest["data"] if latest else None)
             if isinstance(outcome, Rejection):
                 if current:
                     return outcome, await self._rejected(facts, outcome)
             else:
-                content = content_hash(outcome)
+                data = outcome.model_dump(mode="json")
+                content = dumped_content_hash(data)
                 if latest is None or latest["content_hash"] != content:
-                    data = outcome.model_dump(mode="json")
                     saved = await collection.insert_next(entity, data, content, facts.key, latest)
                     if isinstance(saved, Saved):
                         if isinstance(outcome, UnitUpsert):
@@ -213,6 +228,17 @@ class IntakeService:
         if isinstance(model, InnovationVerification):
             return self._store.verifications
         return self._store.innovations
+
+
+async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Both results, awaited concurrently; a failure of either is raised as itself once both are done (a
+    transient one is retried by the consumer: `inovda_shared.retry`)."""
+    first_result, second_result = await asyncio.gather(first, second, return_exceptions=True)
+    if isinstance(first_result, BaseException):
+        raise first_result
+    if isinstance(second_result, BaseException):
+        raise second_result
+    return first_result, second_result
 
 
 def _known(routing_key: str) -> str:

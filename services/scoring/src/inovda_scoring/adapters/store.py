@@ -13,11 +13,11 @@ database never filters on is stored `packed` (compressed JSON), since a document
 size and nesting.
 """
 
-import json
 import zlib
 from collections.abc import Mapping
 from typing import Any
 
+import pydantic_core
 from pymongo import ASCENDING
 
 from inovda_shared.contracts.intake import UnitUpsert
@@ -35,12 +35,14 @@ from ..domain.revision import ScoredRevision
 from ..domain.verification import Fingerprints, Verification, Verified
 
 
+# pydantic-core's JSON (Rust): the same compact JSON as `json.dumps`, read back alike, in a fraction of the time
+# (the region's candidates and units are packed and unpacked on every event).
 def packed(value: Any) -> bytes:
-    return zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 1)
+    return zlib.compress(pydantic_core.to_json(value), 1)
 
 
 def unpacked(value: bytes | None, default: Any = None) -> Any:
-    return default if value is None else json.loads(zlib.decompress(value))
+    return default if value is None else pydantic_core.from_json(zlib.decompress(value))
 
 
 # --- the documents of the domain's records ----------------------------------------------------------

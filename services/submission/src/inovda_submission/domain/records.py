@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -32,7 +33,12 @@ def message_key(routing_key: str, source: str, message_id: str | None, body: byt
 
 def content_hash(model: BaseModel) -> str:
     """Equal for messages that say the same thing, whatever their key order or whitespace."""
-    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return dumped_content_hash(model.model_dump(mode="json"))
+
+
+def dumped_content_hash(dumped: dict[str, Any]) -> str:
+    """`content_hash` of a model from its `model_dump(mode="json")`, for a caller that stores the dump too."""
+    canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
