@@ -314,14 +314,9 @@ class AnswerLostMarks(CommitMarks):
 
 @pytest.mark.parametrize("stored", [True, False], ids=["mark-stored", "mark-not-stored"])
 async def test_a_first_attempt_whose_mark_failed_leaves_the_email_pending_and_it_is_sent_once_later(
-    stores: list[NotificationStore],
-    marks: CommitMarks,
-    mail: MailSink,
-    broker: RabbitBroker,
-    mongodb_url: str,
-    drop_database: str,
-    stored: bool,
-) -> None:
+    stored: bool, stores: list[NotificationStore], mongodb_url: str, drop_database: str, mail: MailSink,
+    marks: CommitMarks, broker: RabbitBroker,
+) -> None:  # fmt: skip
     """Nothing went to the server; a mark stored though its write failed must not leave the email committing
     (its event's redelivery would find it taken, and it would end in doubt, never sent)."""
     store = stores[0]
