@@ -251,10 +251,10 @@ class ScoringService:
     ) -> None:
         """The revision just scored is its candidate's claimed score: the index announcement need not score it again
         from the candidate's facts."""
-        self._candidate_scores[(member_id(source, external_id), revision, -1, rubric.year)] = score
+        self._candidate_scores[_score_key(member_id(source, external_id), revision, rubric)] = score
 
     def _candidate_score(self, candidate: Candidate, rubric: Rubric, *, verified: bool = False) -> InnovationScore:
-        key = (candidate.member, candidate.revision, candidate.round if verified else -1, rubric.year)
+        key = _score_key(candidate.member, candidate.revision, rubric, candidate.round if verified else None)
         score = self._candidate_scores.get(key)
         if score is None:
             score = candidate.verified_score(rubric) if verified else candidate.score(rubric)
@@ -267,3 +267,11 @@ class ScoringService:
         for batch in batches:
             if batch is not None:
                 await self._relay.publish(batch)
+
+
+def _score_key(
+    member: str, revision: int, rubric: Rubric, review_round: int | None = None
+) -> tuple[str, int, int, int]:
+    """A candidate's score in `_candidate_scores`: its claimed score (no review round), or the verified one of a
+    review round."""
+    return (member, revision, -1 if review_round is None else review_round, rubric.year)
