@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from .adapters.store import NotificationStore
+from .adapters.store import NEVER, NotificationStore
 from .domain import StoredEmail
 
 
@@ -21,5 +21,5 @@ class NotificationViews:
     async def unsettled_emails(self) -> list[str]:
         """The dedupe keys of emails neither sent nor failed for good that the delivery loop has still to look at
         (pending, or committing with a look due: an attempt that may have died), up to a pass's worth."""
-        due = await self._store.due_emails(dt.datetime.max.replace(tzinfo=dt.UTC))
+        due = await self._store.due_emails(NEVER)
         return [key for key in due if (email := await self._store.email(key)) is not None and not email.status.settled]

@@ -46,6 +46,7 @@ from ..domain import (
 )
 
 CACHED_CONTACTS = 20_000
+NEVER = dt.datetime.max.replace(tzinfo=dt.UTC)  # the due time of an email that is not due
 
 
 class NotificationStore:
@@ -258,10 +259,9 @@ class NotificationStore:
             await self.record_email(message, correlation_id, now)
         elif stored.get("mark") == mark and stored["status"] == EmailStatus.COMMITTING.value:
             # By `_id` alone, then (FerretDB: see inovda_shared.mongo); no other attempt changes a first
-            # attempt's mark while it is in flight (`domain.email_state.in_flight`).
-            await self.emails.update_one(
-                {"_id": key}, {"$set": {"status": EmailStatus.PENDING.value, "attempts": 0, "next_attempt_at": now}}
-            )
+            # attempt's mark while it is in flight (`domain.email_state.in_flight`). Its due key is written.
+            pending = EmailChange(status=EmailStatus.PENDING, attempts=0, next_attempt_at=now)
+            await self.update_email(key, pending, due_in_step=False)
 
     async def look_again(self, key: str, at: dt.datetime) -> None:
         """Have the delivery loop look at an email at `at`: one another attempt may have left half-done."""
@@ -292,7 +292,7 @@ class NotificationStore:
     async def due_since(self, key: str) -> dt.datetime:
         """When the email under `key` became due (the far future if it is not)."""
         document = await self.emails_due.find_one({"_id": key})
-        return document["next_attempt_at"] if document else dt.datetime.max.replace(tzinfo=dt.UTC)
+        return document["next_attempt_at"] if document else NEVER
 
     async def forget_due(self, key: str) -> None:
         await self.emails_due.delete_one({"_id": key})
