@@ -210,5 +210,6 @@ class Stack:
         containers = [container for service in services for container in self.containers(service)]
         return bool(containers) and all(container.health() == "healthy" for container in containers)
 
-    def logs(self, tail: int = 60) -> str:
-        return self.compose("logs", "--no-color", "--tail", str(tail), check=False, timeout=60).stdout
+    def logs(self, tail: int = 60, *services: str) -> str:
+        """The last `tail` lines of each service's containers (all services when none is named)."""
+        return self.compose("logs", "--no-color", "--tail", str(tail), *services, check=False, timeout=60).stdout

@@ -14,6 +14,7 @@ from .stack import Stack
 
 RATE = 6.0  # reports a second, about what the 2 cores turn into scores and emails as they come
 PHASE_REPORTS = 60
+DOWN_REPORTS = 12  # published while submission's only replica is down
 SCALE = {"submission": 1, "scoring": 3, "notification": 2}
 
 
@@ -63,22 +64,34 @@ async def test_scale_up_kill_a_replica_of_each_and_restart_the_broker_during_a_l
             assert progressed is not None, f"{service}: its survivors published nothing after the kill"
             kill["survivors_progress_after_seconds"] = round(max(0.0, progressed.at - killed_at), 2)
         kills[service] = kill | {"at": killed_at, "start": start, "id": victim.id}
+    figure["kill"] = kills
     assert stack.inspect(kills["submission"]["id"])["State"]["ExitCode"] == 137
+    # Reports published while submission is down, whatever is left of the load by then: the broker keeps
+    # them, and submission answers them once it is back.
+    while_down = ledger.reports(DOWN_REPORTS)
+    await send(publishers, while_down, rate=30)
     began = now()
     await asyncio.to_thread(
         system.compose, "up", "--detach", "--no-recreate", "--wait", "--wait-timeout", "300", *scale, timeout=360
     )
     back = now()
+    figure["killed_replicas_back_and_healthy_seconds"] = round(back - began, 1)
+    for kill in kills.values():
+        kill["down_seconds"] = round(began - kill.pop("at"), 2)
     progressed = await faults.next_event(
         observer, kills["submission"]["start"], faults.PRODUCES["submission"], 120, after=began
     )
-    assert progressed is not None, "submission published nothing after it was brought back"
-    for kill in kills.values():
-        kill["down_seconds"] = round(began - kill.pop("at"), 2)
-        del kill["start"], kill["id"]
+    assert progressed is not None, "submission published nothing after it was brought back:\n" + system.logs(
+        40, "submission"
+    )
     kills["submission"]["first_event_after_bringing_back_seconds"] = round(progressed.at - began, 2)
-    figure["kill"] = kills
-    figure["killed_replicas_back_and_healthy_seconds"] = round(back - began, 1)
+    assert await outside.until(lambda: _answered(results, while_down), 120), (
+        "reports published while submission was down were not answered after it was brought back:\n"
+        + system.logs(40, "submission")
+    )
+    kills["submission"]["reports_published_while_down_answered_seconds"] = round(now() - began, 2)
+    for kill in kills.values():
+        del kill["start"], kill["id"]
     await load
 
     # 3. Restart the broker while reports come in; nothing else is restarted: the services reconnect.
@@ -122,7 +135,7 @@ async def test_scale_up_kill_a_replica_of_each_and_restart_the_broker_during_a_l
     outcome, completed = await settle(ledger, system.mail_dir, observer, results, within=180, quiet=15)
     assert problems(outcome) == {}, problems(outcome)
     assert outcome["answers"] == outcome["messages"] == len(ledger.intakes)
-    assert outcome["scores"] == 4 * PHASE_REPORTS
+    assert outcome["scores"] == 4 * PHASE_REPORTS + DOWN_REPORTS
 
     # The survivors carried on: every replica ready, none dead-lettered anything of this load.
     assert {service: len(system.containers(service)) for service in SCALE} == SCALE
