@@ -3,12 +3,17 @@
 
 import asyncio
 import datetime as dt
+import time
 import uuid
+from typing import Any, cast
 
 import pytest
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import AutoReconnect
+from pymongo.results import InsertOneResult
 
-from inovda_shared.locks import DocumentLocks
-from inovda_shared.mongo import connect
+from inovda_shared.locks import DocumentLocks, LockTimeoutError
+from inovda_shared.mongo import Document, connect
 
 pytestmark = pytest.mark.integration
 
@@ -56,5 +61,47 @@ async def test_a_takeover_whose_claimant_died_is_claimed_again_after_the_ttl(
             held = await collection.find_one({"_id": "email:k"})
             assert held is not None
             assert held["token"] != "dead"
+    finally:
+        await client.close()
+
+
+class InsertAnswerLostOnce:
+    """A lock collection whose first insert is stored and its answer lost (the connection dropped before it)."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+        self.lost = 1
+
+    async def insert_one(self, document: Document) -> InsertOneResult:
+        inserted = await self._collection.insert_one(document)
+        if self.lost:
+            self.lost -= 1
+            raise AutoReconnect("connection closed before the answer came")
+        return inserted
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+
+async def test_a_lock_stored_though_its_answer_was_lost_is_taken_at_once_when_its_handler_tries_again(
+    mongodb_url: str, drop_database: str
+) -> None:
+    """Not after the 30 s time-to-live: nobody else holds it. Another replica's lock is still waited for."""
+    client = connect(mongodb_url)
+    try:
+        collection = client[drop_database]["locks"]
+        locks = DocumentLocks(cast(AsyncCollection[Document], InsertAnswerLostOnce(collection)))
+        with pytest.raises(AutoReconnect):
+            async with locks.hold("email:k"):
+                pytest.fail("held though its insert failed")
+        started = time.monotonic()
+        async with locks.hold("email:k", wait=dt.timedelta(seconds=5)):
+            assert time.monotonic() - started < 1
+        assert await collection.find_one({"_id": "email:k"}) is None, "released"
+
+        async with DocumentLocks(collection).hold("email:k"):
+            with pytest.raises(LockTimeoutError):
+                async with locks.hold("email:k", wait=dt.timedelta(seconds=0.5)):
+                    pytest.fail("held while another replica holds it")
     finally:
         await client.close()

@@ -85,7 +85,8 @@ class DocumentLocks:
         return token
 
     async def _take(self, key: str, token: str) -> bool:
-        """One try: the lock is free (or its holder died, and this contender removed it) and now ours."""
+        """One try: the lock is free (or its holder died, or left it here, and this contender removed it) and
+        now ours."""
         while True:
             now = dt.datetime.now(dt.UTC)
             try:
@@ -94,5 +95,16 @@ class DocumentLocks:
             except DuplicateKeyError:
                 pass
             held = await self._collection.find_one({"_id": key})
-            if held is None or held["expires_at"] >= now or not await self._claim_takeover(key, held["token"]):
+            if held is None:
                 return False
+            if held["token"] == token:
+                return True
+            alive = held["expires_at"] >= now and not self._left_here(held["token"])
+            if alive or not await self._claim_takeover(key, held["token"]):
+                return False
+
+    def _left_here(self, token: str) -> bool:
+        """A lock taken by this process earlier: it holds the key's local lock while it takes the lock, so nobody
+        here holds that one any more. An outage left it, the answer to its insert or its final delete lost;
+        it is taken over at once, not after `ttl` like another replica's."""
+        return token.startswith(f"{self._owner}:")
