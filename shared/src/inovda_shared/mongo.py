@@ -21,15 +21,17 @@ every collection (measured by `scripts/ferretdb_atomicity_probe.py`; the README'
 On MongoDB the same code is correct too; the locks and journals only cost a few small writes.
 """
 
+import zlib
 from typing import Any
 
+import pydantic_core
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure
 
 Document = dict[str, Any]
 
-__all__ = ["AsyncDatabase", "Document", "DuplicateKeyError", "connect"]
+__all__ = ["AsyncDatabase", "Document", "DuplicateKeyError", "connect", "packed", "unpacked"]
 
 
 def connect(url: str) -> AsyncMongoClient[Document]:
@@ -40,6 +42,17 @@ def connect(url: str) -> AsyncMongoClient[Document]:
     return AsyncMongoClient(
         url, serverSelectionTimeoutMS=5_000, connectTimeoutMS=5_000, tz_aware=True, event_listeners=[COMMAND_COUNTER]
     )
+
+
+def packed(value: Any) -> bytes:
+    """A bulky field nobody filters on, as it is stored: compressed JSON (point 4 above). pydantic-core's JSON
+    (Rust): the same compact JSON as `json.dumps`, in a fraction of the time (scoring packs and unpacks a
+    region's candidates on every event)."""
+    return zlib.compress(pydantic_core.to_json(value), 1)
+
+
+def unpacked(value: bytes | None, default: Any = None) -> Any:
+    return default if value is None else pydantic_core.from_json(zlib.decompress(value))
 
 
 def is_transient(exc: BaseException) -> bool:

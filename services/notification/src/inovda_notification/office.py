@@ -22,10 +22,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from inovda_shared.contracts.events import RegionIndexUpdated
-from inovda_shared.mongo import Document
+from inovda_shared.mongo import Document, packed, unpacked
 from inovda_shared.retry import Backoff
 
-from .adapters.store import NotificationStore, packed, unpacked
+from .adapters.store import NotificationStore
 from .delivery import Delivery, Held, Holding
 from .domain import (
     Emailed,

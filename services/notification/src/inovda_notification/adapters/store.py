@@ -22,9 +22,7 @@ schedule's passes).
 
 import contextlib
 import datetime as dt
-import json
 import uuid
-import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +30,7 @@ from cachetools import TTLCache
 from pymongo import ASCENDING, MongoClient, monitoring
 
 from inovda_shared.locks import DocumentLocks
-from inovda_shared.mongo import AsyncDatabase, Document, DuplicateKeyError
+from inovda_shared.mongo import AsyncDatabase, Document, DuplicateKeyError, packed, unpacked
 from inovda_shared.outbox import Outbox
 
 from ..domain import (
@@ -350,15 +348,6 @@ def _fields(change: EmailChange) -> Document:
 
 def _stored(value: object) -> object:
     return value.value if isinstance(value, EmailStatus) else value
-
-
-def packed(value: Any) -> bytes:
-    """A bulky field nobody filters on, compressed (FerretDB: see inovda_shared.mongo)."""
-    return zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 1)
-
-
-def unpacked(value: bytes) -> Any:
-    return json.loads(zlib.decompress(value))
 
 
 def message_document(message: EmailMessage) -> bytes:
