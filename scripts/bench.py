@@ -43,9 +43,7 @@ from inovda_scoring.adapters.store import (
     ScoringStore,
     candidates_document,
     innovation_document,
-    packed,
     region_increments,
-    unpacked,
 )
 from inovda_scoring.domain import load_rubric, score_innovation
 from inovda_scoring.domain.placement import region_key
@@ -54,7 +52,7 @@ from inovda_scoring.domain.revision import ScoredRevision
 from inovda_scoring.service import Incoming, ScoringService
 from inovda_shared.contracts.events import InnovationSubmitted
 from inovda_shared.contracts.intake import InnovationReport
-from inovda_shared.mongo import Document
+from inovda_shared.mongo import Document, packed, unpacked
 from inovda_shared.outbox import OutboxRelay, PendingBatch
 from inovda_shared.topology import EVENTS_EXCHANGE, INTAKE_EXCHANGE, SERVICE_QUEUES
 
