@@ -170,6 +170,7 @@ async def run(options: Options) -> dict[str, Any]:
             "innovations": len(dataset.innovations),
             "events": len(watcher.events),
             "event_deliveries": sum(watcher.copies.values()),
+            "watch_consumer_restored": watcher.consumers_restored,
             "emails": len(cluster.mail.received),
             "faults": len(injector.done),
             "publisher_retries": sum(p.retries for p in load.publishers.values()),

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
 from inovda_shared.topology import EVENTS_EXCHANGE
 
 from .forms import now
 
 WATCH_QUEUE = "chaos.watch"
+CONSUMER_CHECK_SECONDS = 2.0
 INJECTED = "x-chaos-injected"  # the header on the copies the run injects
 
 
@@ -42,7 +43,10 @@ class Watcher:
         self.answered: set[str] = set()  # intake message ids with an answer
         self.changed = asyncio.Event()
         self.last_at = now()
+        self.consumers_restored = 0  # times the watcher found its queue without a consumer and consumed again
         self._connection: AbstractRobustConnection | None = None
+        self._keeping: asyncio.Task[None] | None = None
+        self.queue: AbstractQueue | None = None
 
     async def start(self) -> None:
         self._connection = await aio_pika.connect_robust(self._url)
@@ -52,10 +56,29 @@ class Watcher:
         queue = await channel.declare_queue(WATCH_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
         await queue.bind(exchange, routing_key="#")
         await queue.consume(self._on_message)
+        self.queue = queue
+        self._keeping = asyncio.create_task(self._keep_consuming(queue))
 
     async def stop(self) -> None:
+        if self._keeping is not None:
+            self._keeping.cancel()
+            await asyncio.gather(self._keeping, return_exceptions=True)
         if self._connection is not None:
             await self._connection.close()
+
+    async def _keep_consuming(self, queue: AbstractQueue) -> None:
+        """aio-pika's robust connection consumes again after a broker restart, but once it did not (CI,
+        2026-12-01: the watcher reconnected without a consumer and saw nothing more, so every fault after the
+        first broker restart waited out its timeout): the watcher looks at its queue and consumes again."""
+        while True:
+            await asyncio.sleep(CONSUMER_CHECK_SECONDS)
+            try:
+                declared = await queue.declare(timeout=5)
+                if declared.consumer_count == 0:
+                    await queue.consume(self._on_message)
+                    self.consumers_restored += 1
+            except Exception:  # the broker away: the robust connection reconnects, and the next look decides
+                continue
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         key = message.message_id or f"no-id:{hash(message.body)}"
