@@ -3,23 +3,33 @@ score email for a burst of revisions. Real broker, database and SMTP server; the
 (settings), minutes in production."""
 
 import asyncio
+import datetime as dt
+import functools
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
+from pymongo.errors import AutoReconnect
 
 from inovda_cli import samples
 from inovda_cli.demo_data import demo_data
 from inovda_cli.mailsink import MailSink, ReceivedEmail
 from inovda_cli.publish import IntakeMessage, publish_messages
-from inovda_notification.app import create_app
+from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender
+from inovda_notification.adapters.store import CommitMarks, NotificationStore
+from inovda_notification.app import build_delivery, create_app, index_email_rules
+from inovda_notification.domain import Renderer
 from inovda_notification.domain.expectations import index_email_problems
+from inovda_notification.office import IndexEmails
 from inovda_notification.settings import NotificationSettings
 from inovda_shared.contracts.events import RegionIndexUpdated
 from inovda_shared.messaging import OutgoingEvent, publish_events
+from inovda_shared.mongo import Document, connect
+from inovda_shared.outbox import OutboxRelay
 from tests.integration.test_notification import index_updated, quick_settings, register_contacts
 from tests.support.pipeline import pipeline, wait_for_mail
 from tests.support.probe import EventProbe
@@ -239,3 +249,45 @@ async def test_the_next_index_email_waits_for_the_last_one_to_go_out(
         "predicate:64.02/2026:v20",
         "predicate:64.02/2026:v25",
     ]
+
+
+class IndexStateReadFailsOnce(NotificationStore):
+    """A store whose first read of what the office was last emailed fails (the database restarting)."""
+
+    failures = 1
+
+    async def index_email_state(self, region_code: str, year: int) -> Document | None:
+        if self.failures:
+            self.failures -= 1
+            raise AutoReconnect("connection refused")
+        return await super().index_email_state(region_code, year)
+
+
+async def test_an_index_version_whose_handling_failed_past_its_hold_is_emailed_when_the_handler_runs_again(
+    publisher: RabbitBroker, clean_broker: str, mongodb_url: str, drop_database: str, mail: MailSink
+) -> None:
+    """Found by the chaos suite (CI, 2026-12-01, seed 165108: the office never told the latest state): the hold
+    was stored, the check's first read failed, and the handler's second run found the version held here already
+    and left it to the first run, which had given up."""
+    settings = quick_settings(clean_broker, mongodb_url, drop_database, mail)
+    client = connect(mongodb_url)
+    marks = CommitMarks(mongodb_url, drop_database, "replica-0")
+    store = IndexStateReadFailsOnce(client[drop_database])
+    office_address = {"region_code": "64.02", "year": 2026, "admin_emails": ["brida@kukarkab.example"]}
+    await store.save_versioned("regions", "64.02/2026", 1, office_address)
+    sender = SmtpSender(SmtpConfig("127.0.0.1", mail.port, "Inovda <inovda@kukarkab.example>"))
+    delivery = build_delivery(settings, store, marks, sender, OutboxRelay([store.outbox], publisher, 1.0), publisher)
+    clock = functools.partial(dt.datetime.now, dt.UTC)
+    office = IndexEmails(store, delivery, Renderer(), index_email_rules(settings), ZoneInfo(settings.timezone), clock)
+    try:
+        first = version(1, 20.0, "Kurang Inovatif")
+        with pytest.raises(AutoReconnect):
+            await office.on_index(first, "corr-index")
+        await office.on_index(first, "corr-index")  # as the handler's retry in place does
+        await until(lambda: len(office_emails(mail)) == 1, 10)
+        assert [item.dedupe_key for item in office_emails(mail)] == ["predicate:64.02/2026:v1"]
+    finally:
+        await office.drain()
+        await delivery.drain(timeout_seconds=5)
+        await client.close()
+        marks.close()

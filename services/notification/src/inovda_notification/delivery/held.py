@@ -109,6 +109,10 @@ class Holding:
             self._schedule(held, held.due_at)
         return held
 
+    def held_here(self, key: str) -> Held | None:
+        """The document, if this replica holds it and has not settled it."""
+        return self._pending.get(key)
+
     def settle(self, key: str) -> None:
         """Nothing more to do for `key`: it no longer holds the watermark back."""
         held = self._pending.pop(key, None)
