@@ -135,3 +135,37 @@ async def test_a_held_email_stored_though_its_answer_was_lost_is_sent_once_when_
         await delivery.drain(timeout_seconds=5)
         await client.close()
         marks.close()
+
+
+class HoldAnswerSlow(NotificationStore):
+    """A store whose hold is stored at once and answered late (a busy server)."""
+
+    async def hold(self, document: dict[str, Any]) -> bool:
+        held = await super().hold(document)
+        await asyncio.sleep(0.3)
+        return held
+
+
+async def test_a_held_email_whose_handler_was_cancelled_after_the_insert_is_sent_by_its_holder(
+    publisher: RabbitBroker, mongodb_url: str, drop_database: str, mail: MailSink
+) -> None:
+    """As when the broker channel under a handler is lost mid-handler: the event goes to another replica, which
+    finds the email held by this live one and leaves it to it (CI, 2026-12-01, seed 62208: two score emails)."""
+    client = connect(mongodb_url)
+    marks = CommitMarks(mongodb_url, drop_database, "replica-0")
+    store = HoldAnswerSlow(client[drop_database])
+    sender = SmtpSender(SmtpConfig("127.0.0.1", mail.port, "Inovda <inovda@kukarkab.example>"))
+    delivery = build_delivery(SETTINGS, store, marks, sender, OutboxRelay([store.outbox], publisher, 1.0), publisher)
+    try:
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.5)
+        handler = asyncio.ensure_future(delivery.hold(HELD, "corr-held", until))
+        await asyncio.sleep(0.1)
+        handler.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await handler
+        await asyncio.sleep(1.5)
+        assert [item.dedupe_key for item in mail.received] == [HELD.dedupe_key]
+    finally:
+        await delivery.drain(timeout_seconds=5)
+        await client.close()
+        marks.close()

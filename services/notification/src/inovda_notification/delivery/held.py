@@ -85,12 +85,19 @@ class Holding:
         """Hold a document until `due_at` (its handler is called then, unless `schedule` is False: its caller
         settles it); None when it is held already (a redelivered event: the first copy's holder has it)."""
         document = {"_id": key, "kind": kind, "owner": self.owner, "due_at": due_at, **fields}
+        # Shielded: a handler cancelled between the insert and what follows (its broker channel lost) would
+        # leave the document stored under this live replica's name, held by nobody here, and a redelivery to
+        # another replica leaves it to this one: never handled.
+        stored = await asyncio.shield(self._store_and_keep(document, schedule))
+        return stored if stored is not None else await self._held_already(key, schedule)
+
+    async def _store_and_keep(self, document: Document, schedule: bool) -> Held | None:
         if not await self._store.hold(document):
-            return await self._held_already(key, schedule)
-        held = Held(key, kind, self.owner, due_at, document)
-        self._pending[key] = held
+            return None
+        held = Held(document["_id"], document["kind"], self.owner, document["due_at"], document)
+        self._pending[held.id] = held
         if schedule:
-            self._schedule(held, due_at)
+            self._schedule(held, held.due_at)
         return held
 
     async def _held_already(self, key: str, schedule: bool) -> Held | None:
