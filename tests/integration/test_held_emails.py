@@ -2,6 +2,7 @@
 them over once that one's heartbeat is old, and each is sent once, also when two replicas both attempt it."""
 
 import asyncio
+import contextlib
 import datetime as dt
 import subprocess
 import sys
@@ -97,6 +98,24 @@ async def test_a_replica_thought_dead_and_the_one_taking_over_send_its_email_onc
     assert [item.dedupe_key for item in mail.received] == [HELD.dedupe_key]
 
 
+@contextlib.asynccontextmanager
+async def one_replica(
+    store_kind: type[NotificationStore], publisher: RabbitBroker, mongodb_url: str, database: str, mail: MailSink
+) -> AsyncIterator[Delivery]:
+    """One replica's delivery over a store of `store_kind` (one that fails as a test needs)."""
+    client = connect(mongodb_url)
+    marks = CommitMarks(mongodb_url, database, "replica-0")
+    store = store_kind(client[database])
+    sender = SmtpSender(SmtpConfig("127.0.0.1", mail.port, "Inovda <inovda@kukarkab.example>"))
+    delivery = build_delivery(SETTINGS, store, marks, sender, OutboxRelay([store.outbox], publisher, 1.0), publisher)
+    try:
+        yield delivery
+    finally:
+        await delivery.drain(timeout_seconds=5)
+        await client.close()
+        marks.close()
+
+
 class HoldAnswerLostOnce(NotificationStore):
     """A store whose first hold is stored and its answer lost (the connection dropped before it came)."""
 
@@ -115,12 +134,7 @@ async def test_a_held_email_stored_though_its_answer_was_lost_is_sent_once_when_
 ) -> None:
     """The handler fails (an outage) and is run again: the hold meets its own document, which nobody else
     would ever send (this replica is alive, and held it)."""
-    client = connect(mongodb_url)
-    marks = CommitMarks(mongodb_url, drop_database, "replica-0")
-    store = HoldAnswerLostOnce(client[drop_database])
-    sender = SmtpSender(SmtpConfig("127.0.0.1", mail.port, "Inovda <inovda@kukarkab.example>"))
-    delivery = build_delivery(SETTINGS, store, marks, sender, OutboxRelay([store.outbox], publisher, 1.0), publisher)
-    try:
+    async with one_replica(HoldAnswerLostOnce, publisher, mongodb_url, drop_database, mail) as delivery:
         until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.5)
         with pytest.raises(AutoReconnect):
             await delivery.hold(HELD, "corr-held", until)
@@ -131,10 +145,6 @@ async def test_a_held_email_stored_though_its_answer_was_lost_is_sent_once_when_
         await delivery.hold(HELD, "corr-held", until)  # a late copy of its event, after it was sent
         await asyncio.sleep(1.0)
         assert [item.dedupe_key for item in mail.received] == [HELD.dedupe_key]
-    finally:
-        await delivery.drain(timeout_seconds=5)
-        await client.close()
-        marks.close()
 
 
 class HoldAnswerSlow(NotificationStore):
@@ -151,12 +161,7 @@ async def test_a_held_email_whose_handler_was_cancelled_after_the_insert_is_sent
 ) -> None:
     """As when the broker channel under a handler is lost mid-handler: the event goes to another replica, which
     finds the email held by this live one and leaves it to it (CI, 2026-12-01, seed 62208: two score emails)."""
-    client = connect(mongodb_url)
-    marks = CommitMarks(mongodb_url, drop_database, "replica-0")
-    store = HoldAnswerSlow(client[drop_database])
-    sender = SmtpSender(SmtpConfig("127.0.0.1", mail.port, "Inovda <inovda@kukarkab.example>"))
-    delivery = build_delivery(SETTINGS, store, marks, sender, OutboxRelay([store.outbox], publisher, 1.0), publisher)
-    try:
+    async with one_replica(HoldAnswerSlow, publisher, mongodb_url, drop_database, mail) as delivery:
         until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.5)
         handler = asyncio.ensure_future(delivery.hold(HELD, "corr-held", until))
         await asyncio.sleep(0.1)
@@ -165,7 +170,3 @@ async def test_a_held_email_whose_handler_was_cancelled_after_the_insert_is_sent
             await handler
         await asyncio.sleep(1.5)
         assert [item.dedupe_key for item in mail.received] == [HELD.dedupe_key]
-    finally:
-        await delivery.drain(timeout_seconds=5)
-        await client.close()
-        marks.close()
