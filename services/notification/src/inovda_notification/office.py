@@ -97,11 +97,8 @@ class IndexEmails:
             "event": packed(event.model_dump(mode="json")),
         }
         key = f"index:{event.region_code}/{event.year}:v{event.version}"
-        # Held already by another replica: a redelivered announcement, which its holder checks. Held already
-        # here: a copy, or this handler run again after failing past the hold (an outage), whose version this
-        # replica would otherwise never check; seeing it twice is safe.
-        held = await self._holding.hold(HELD_INDEX, key, now, fields, schedule=False) or self._holding.held_here(key)
-        if held is not None:
+        held = await self._holding.hold(HELD_INDEX, key, now, fields, schedule=False)
+        if held is not None:  # else held by another replica, which checks it; seeing a version twice is safe
             await self._saw(held.id, event, now)
 
     async def _taken_over(self, held: Held) -> None:

@@ -83,7 +83,8 @@ class Holding:
         self, kind: str, key: str, due_at: dt.datetime, fields: Document, schedule: bool = True
     ) -> Held | None:
         """Hold a document until `due_at` (its handler is called then, unless `schedule` is False: its caller
-        settles it); None when it is held already (a redelivered event: the first copy's holder has it)."""
+        settles it); None when it is held already (a redelivered event: the first copy's holder has it; see
+        `_held_already`)."""
         document = {"_id": key, "kind": kind, "owner": self.owner, "due_at": due_at, **fields}
         # Shielded: a handler cancelled between the insert and what follows (its broker channel lost) would
         # leave the document stored under this live replica's name, held by nobody here, and a redelivery to
@@ -101,12 +102,14 @@ class Holding:
         return held
 
     async def _held_already(self, key: str, schedule: bool) -> Held | None:
-        """Another replica holds it, or this one does still: None. Held by this very process but not here: its
-        insert was stored and its answer lost (an outage; the handler then tried again), or it was settled
-        before a copy of its event came: held again as a survivor would after a crash (handling twice is safe),
-        since left alone nobody would ever handle it."""
+        """Another replica holds it: None. This one does still: None when its timer handles it; itself when its
+        caller settles it (`schedule` False), since the caller may be running again after failing past the hold
+        and would otherwise never see it (seeing it twice is safe for the caller). Held by this very process but
+        not here: its insert was stored and its answer lost (an outage; the handler then tried again), or it
+        was settled before a copy of its event came: held again as a survivor would after a crash (handling
+        twice is safe), since left alone nobody would ever handle it."""
         if key in self._pending:
-            return None
+            return None if schedule else self._pending[key]
         stored = await self._store.held_document(key)
         if stored is None or stored["owner"] != self.owner:
             return None
@@ -115,10 +118,6 @@ class Holding:
         if schedule:
             self._schedule(held, held.due_at)
         return held
-
-    def held_here(self, key: str) -> Held | None:
-        """The document, if this replica holds it and has not settled it."""
-        return self._pending.get(key)
 
     def settle(self, key: str) -> None:
         """Nothing more to do for `key`: it no longer holds the watermark back."""
