@@ -3,6 +3,7 @@ score email for a burst of revisions. Real broker, database and SMTP server; the
 (settings), minutes in production."""
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import uuid
@@ -263,16 +264,23 @@ class IndexStateReadFailsOnce(NotificationStore):
         return await super().index_email_state(region_code, year)
 
 
-async def test_an_index_version_whose_handling_failed_past_its_hold_is_emailed_when_the_handler_runs_again(
-    publisher: RabbitBroker, clean_broker: str, mongodb_url: str, drop_database: str, mail: MailSink
-) -> None:
-    """Found by the chaos suite (CI, 2026-12-01, seed 165108: the office never told the latest state): the hold
-    was stored, the check's first read failed, and the handler's second run found the version held here already
-    and left it to the first run, which had given up."""
-    settings = quick_settings(clean_broker, mongodb_url, drop_database, mail)
-    client = connect(mongodb_url)
-    marks = CommitMarks(mongodb_url, drop_database, "replica-0")
-    store = IndexStateReadFailsOnce(client[drop_database])
+class IndexHoldAnsweredLate(NotificationStore):
+    """A store whose hold of an index version is stored at once and answered late (a busy server)."""
+
+    async def hold(self, document: dict[str, Any]) -> bool:
+        held = await super().hold(document)
+        await asyncio.sleep(0.3)
+        return held
+
+
+@contextlib.asynccontextmanager
+async def one_office(
+    store_class: type[NotificationStore], publisher: RabbitBroker, settings: NotificationSettings, mail: MailSink
+) -> AsyncIterator[IndexEmails]:
+    """One replica's office emails over `store_class`, the region's office address stored, sending to `mail`."""
+    client = connect(settings.mongodb_url)
+    marks = CommitMarks(settings.mongodb_url, settings.mongodb_database, "replica-0")
+    store = store_class(client[settings.mongodb_database])
     office_address = {"region_code": "64.02", "year": 2026, "admin_emails": ["brida@kukarkab.example"]}
     await store.save_versioned("regions", "64.02/2026", 1, office_address)
     sender = SmtpSender(SmtpConfig("127.0.0.1", mail.port, "Inovda <inovda@kukarkab.example>"))
@@ -280,14 +288,54 @@ async def test_an_index_version_whose_handling_failed_past_its_hold_is_emailed_w
     clock = functools.partial(dt.datetime.now, dt.UTC)
     office = IndexEmails(store, delivery, Renderer(), index_email_rules(settings), ZoneInfo(settings.timezone), clock)
     try:
+        yield office
+    finally:
+        await office.drain()
+        await delivery.drain(timeout_seconds=5)
+        await client.close()
+        marks.close()
+
+
+async def test_an_index_version_whose_handling_failed_past_its_hold_is_emailed_when_the_handler_runs_again(
+    publisher: RabbitBroker, clean_broker: str, mongodb_url: str, drop_database: str, mail: MailSink
+) -> None:
+    """Found by the chaos suite (CI, 2026-12-01, seed 165108: the office never told the latest state): the hold
+    was stored, the check's first read failed, and the handler's second run found the version held here already
+    and left it to the first run, which had given up."""
+    settings = quick_settings(clean_broker, mongodb_url, drop_database, mail)
+    async with one_office(IndexStateReadFailsOnce, publisher, settings, mail) as office:
         first = version(1, 20.0, "Kurang Inovatif")
         with pytest.raises(AutoReconnect):
             await office.on_index(first, "corr-index")
         await office.on_index(first, "corr-index")  # as the handler's retry in place does
         await until(lambda: len(office_emails(mail)) == 1, 10)
         assert [item.dedupe_key for item in office_emails(mail)] == ["predicate:64.02/2026:v1"]
-    finally:
-        await office.drain()
-        await delivery.drain(timeout_seconds=5)
-        await client.close()
-        marks.close()
+
+
+async def test_an_index_version_whose_handling_failed_past_its_hold_is_emailed_without_the_handler_again(
+    publisher: RabbitBroker, clean_broker: str, mongodb_url: str, drop_database: str, mail: MailSink
+) -> None:
+    """As when the event then goes to another replica, which finds the version held by this live one: the
+    version is looked at again here, after a backoff."""
+    settings = quick_settings(clean_broker, mongodb_url, drop_database, mail)
+    async with one_office(IndexStateReadFailsOnce, publisher, settings, mail) as office:
+        with pytest.raises(AutoReconnect):
+            await office.on_index(version(1, 20.0, "Kurang Inovatif"), "corr-index")
+        await until(lambda: len(office_emails(mail)) == 1, 10)
+        assert [item.dedupe_key for item in office_emails(mail)] == ["predicate:64.02/2026:v1"]
+
+
+async def test_an_index_version_whose_handler_was_cancelled_after_its_hold_is_emailed(
+    publisher: RabbitBroker, clean_broker: str, mongodb_url: str, drop_database: str, mail: MailSink
+) -> None:
+    """As when the broker channel under the handler is lost: the event goes to another replica, which finds the
+    version held by this live one and leaves it to it."""
+    settings = quick_settings(clean_broker, mongodb_url, drop_database, mail)
+    async with one_office(IndexHoldAnsweredLate, publisher, settings, mail) as office:
+        handler = asyncio.ensure_future(office.on_index(version(1, 20.0, "Kurang Inovatif"), "corr-index"))
+        await asyncio.sleep(0.1)
+        handler.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await handler
+        await until(lambda: len(office_emails(mail)) == 1, 10)
+        assert [item.dedupe_key for item in office_emails(mail)] == ["predicate:64.02/2026:v1"]

@@ -97,6 +97,11 @@ class IndexEmails:
             "event": packed(event.model_dump(mode="json")),
         }
         key = f"index:{event.region_code}/{event.year}:v{event.version}"
+        # Shielded as one: a handler cancelled between the hold and the watch (its broker channel lost) would
+        # leave the version held by this live replica and watched by nobody (a redelivery elsewhere leaves it here).
+        await asyncio.shield(self._hold_and_see(key, event, now, fields))
+
+    async def _hold_and_see(self, key: str, event: RegionIndexUpdated, now: dt.datetime, fields: Document) -> None:
         held = await self._holding.hold(HELD_INDEX, key, now, fields, schedule=False)
         if held is not None:  # else held by another replica, which checks it; seeing a version twice is safe
             await self._saw(held.id, event, now)
@@ -114,7 +119,13 @@ class IndexEmails:
         elif event.version > watch.latest.version:
             watch.latest, watch.changed_at = event, at
         watch.held[key] = event.version
-        await self._plan(watch)
+        try:
+            await self._plan(watch)
+        except Exception:
+            # Looked at again here even if the event's retry goes to another replica (which leaves it to this one).
+            watch.failures += 1
+            self._check_at(watch, self._clock() + dt.timedelta(seconds=RETRY.seconds(watch.failures)))
+            raise
 
     async def _plan(self, watch: Watch) -> None:
         """When to check, from what this replica last read of the region-year's emails (read once if never)."""
