@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
+import anyio
 import pytest
 from faststream.rabbit import QueueType, RabbitBroker, RabbitQueue, RabbitRouter, TestRabbitBroker
 from faststream.rabbit.annotations import RabbitMessage
@@ -34,6 +35,7 @@ from inovda_shared.topology import (
     INTAKE_EXCHANGE,
     NOTIFICATION_QUEUE,
     SCORING_QUEUE,
+    SUBMISSION_QUEUE,
     ServiceQueue,
 )
 from inovda_submission.handlers import build_router as submission_router
@@ -238,8 +240,6 @@ def intake() -> Recorder:
 
 @pytest.fixture
 async def intake_broker(intake: Recorder, dead: DeadLetters) -> AsyncIterator[RabbitBroker]:
-    from inovda_shared.topology import SUBMISSION_QUEUE
-
     async for broker in started(submission_router(cast(IntakeService, intake), SEAL), SUBMISSION_QUEUE, dead):
         yield broker
 
@@ -291,3 +291,35 @@ async def test_a_delivery_retried_in_place_after_a_transient_failure_is_handled_
         )
     assert service.handled_before == [False, True]
     assert dead.received == []
+
+
+async def test_a_handler_takes_its_message_without_a_worker_thread(
+    monkeypatch: pytest.MonkeyPatch, dead: DeadLetters
+) -> None:
+    """fast_depends runs a synchronous dependency or context field in a worker thread: a thread hop per message,
+    for a dictionary lookup (`inovda_shared.consumer.CurrentMessage`)."""
+    hops: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    unit = UnitRegistered(version=1, unit=UnitUpsert.model_validate_json(json.dumps(samples.unit())), registered_at=NOW)
+    answer = IntakeAnswer(status="accepted", message_id="m-1", intake_routing_key="unit.upsert.v1", source="simpeg",
+                          key={"unit_code": "DINKES"}, received_at=NOW)  # fmt: skip
+    intake, scoring, notification = Recorder(), Recorder(), Recorder()
+    cases = [
+        (submission_router(cast(IntakeService, intake), SEAL), SUBMISSION_QUEUE, intake, INTAKE_EXCHANGE,
+         "innovation.report.v1", b"{}"),
+        (scoring_router(cast(ScoringService, scoring), SEAL), SCORING_QUEUE, scoring, EVENTS_EXCHANGE,
+         unit.routing_key, event_body(unit)),
+        (notification_router(cast(NotificationService, notification), SEAL), NOTIFICATION_QUEUE, notification,
+         EVENTS_EXCHANGE, "intake.accepted.e-inovasi", event_body(answer)),
+    ]  # fmt: skip
+    for router, queue, service, exchange, routing_key, body in cases:
+        async for broker in started(router, queue, dead):
+            await broker.publish(body, exchange=exchange, routing_key=routing_key, message_id="m-1")
+        assert len(service.calls) == 1, (queue.name, service.calls)
+    assert hops == []

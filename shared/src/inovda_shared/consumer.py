@@ -18,12 +18,14 @@ import contextvars
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any
+from typing import Annotated, Any
 
+from faststream._internal.context import Context
 from faststream._internal.middlewares import BaseMiddleware
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitBroker, RabbitRouter
 from faststream.rabbit.annotations import RabbitMessage
+from faststream.rabbit.message import RabbitMessage as IncomingRabbitMessage
 from faststream.rabbit.subscriber import RabbitSubscriber
 from pydantic import BaseModel, GetCoreSchemaHandler
 from pydantic_core import CoreSchema, core_schema
@@ -126,6 +128,18 @@ async def dead_letter(
         content_type=raw.content_type,
         headers=headers,
     )
+
+
+class _ContextOnTheLoop(Context):
+    """FastStream's context field, read on the event loop: fast_depends runs a synchronous `use` in a worker
+    thread, a thread hop per message for a dictionary lookup."""
+
+    async def use(self, /, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        return super().use(**kwargs)
+
+
+# A handler's or dependency's `message: CurrentMessage`: FastStream's `RabbitMessage`, without the thread hop.
+CurrentMessage = Annotated[IncomingRabbitMessage, _ContextOnTheLoop("message")]
 
 
 async def raw_body(message: RabbitMessage) -> bytes:

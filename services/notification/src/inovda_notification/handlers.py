@@ -9,9 +9,8 @@ from typing import Annotated
 
 from faststream import Depends
 from faststream.rabbit import RabbitRouter
-from faststream.rabbit.annotations import RabbitMessage
 
-from inovda_shared.consumer import FROM_JSON, routed, service_subscriber
+from inovda_shared.consumer import FROM_JSON, CurrentMessage, routed, service_subscriber
 from inovda_shared.contracts.commands import EmailResend
 from inovda_shared.contracts.events import (
     INTAKE_ACCEPTED,
@@ -30,7 +29,7 @@ from inovda_shared.topology import NOTIFICATION_QUEUE
 from .service import NotificationService
 
 
-async def correlation_of(message: RabbitMessage) -> str:
+async def correlation_of(message: CurrentMessage) -> str:
     """Async: FastDepends runs a synchronous dependency in a worker thread, a thread hop per message."""
     return correlation_id_of(message, fallback=message.message_id)
 
@@ -80,7 +79,7 @@ def build_router(service: NotificationService, seal: DeadLetterSeal) -> RabbitRo
         await service.resend(command.dedupe_key)
 
     @events
-    async def on_other_event(message: RabbitMessage) -> None:
+    async def on_other_event(message: CurrentMessage) -> None:
         """A routing key notification does not act on: acknowledged, nothing done."""
 
     return router

@@ -3,9 +3,8 @@
 from typing import Annotated
 
 from faststream.rabbit import RabbitRouter
-from faststream.rabbit.annotations import RabbitMessage
 
-from inovda_shared.consumer import FROM_JSON, routed, service_subscriber
+from inovda_shared.consumer import FROM_JSON, CurrentMessage, routed, service_subscriber
 from inovda_shared.contracts.events import (
     INTAKE_ACCEPTED,
     INTAKE_REJECTED,
@@ -80,7 +79,7 @@ def build_router(projection: Projection, seal: DeadLetterSeal) -> RabbitRouter:
         await projection.on_email(event)
 
     @events
-    async def on_other_event(message: RabbitMessage) -> None:
+    async def on_other_event(message: CurrentMessage) -> None:
         """A routing key the portal does not act on: acknowledged, nothing done."""
 
     return router

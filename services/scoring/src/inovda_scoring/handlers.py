@@ -9,9 +9,8 @@ from typing import Annotated
 
 from faststream import Depends
 from faststream.rabbit import RabbitRouter
-from faststream.rabbit.annotations import RabbitMessage
 
-from inovda_shared.consumer import FROM_JSON, handled_before, routed, service_subscriber
+from inovda_shared.consumer import FROM_JSON, CurrentMessage, handled_before, routed, service_subscriber
 from inovda_shared.contracts.events import InnovationSubmitted, InnovationVerified, RegionProfileUpdated, UnitRegistered
 from inovda_shared.messaging import correlation_id_of, routing_key_of
 from inovda_shared.provenance import DeadLetterSeal
@@ -20,7 +19,7 @@ from inovda_shared.topology import SCORING_QUEUE
 from .service import Incoming, ScoringService
 
 
-async def incoming_of(message: RabbitMessage) -> Incoming:
+async def incoming_of(message: CurrentMessage) -> Incoming:
     """The event's idempotency key (its message id; its content for a sender that set none) and correlation id.
     Async: FastDepends runs a synchronous dependency in a worker thread, a thread hop per message."""
     raw = message.raw_message
@@ -59,7 +58,7 @@ def build_router(service: ScoringService, seal: DeadLetterSeal) -> RabbitRouter:
         await service.on_profile_updated(event, incoming)
 
     @events
-    async def on_other_event(message: RabbitMessage) -> None:
+    async def on_other_event(message: CurrentMessage) -> None:
         """A routing key scoring does not act on (bound by an older topology): acknowledged, nothing done."""
 
     return router

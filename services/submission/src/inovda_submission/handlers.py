@@ -10,10 +10,9 @@ from typing import Annotated, Any
 
 from faststream import Depends
 from faststream.rabbit import RabbitRouter
-from faststream.rabbit.annotations import RabbitMessage
 from pydantic import BaseModel, WithJsonSchema
 
-from inovda_shared.consumer import handled_before, routed, service_subscriber
+from inovda_shared.consumer import CurrentMessage, handled_before, routed, service_subscriber
 from inovda_shared.contracts.commands import OwnershipTransfer
 from inovda_shared.contracts.intake import InnovationReport, InnovationVerification, RegionProfile, UnitUpsert
 from inovda_shared.messaging import correlation_id_of, routing_key_of
@@ -41,7 +40,7 @@ def documented_as(model: type[BaseModel]) -> WithJsonSchema:
     return WithJsonSchema(inline(schema))
 
 
-async def delivery_of(message: RabbitMessage) -> IntakeDelivery:
+async def delivery_of(message: CurrentMessage) -> IntakeDelivery:
     """Async: FastDepends runs a synchronous dependency in a worker thread, a thread hop per message."""
     raw = message.raw_message
     return IntakeDelivery(
