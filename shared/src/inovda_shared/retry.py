@@ -8,6 +8,7 @@ tenacity's; `supervised` keeps a background pass running through outages.
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -52,6 +53,16 @@ def is_transient_failure(exc: BaseException) -> bool:
 
 async def retry_transient(operation: Callable[[], Awaitable[T]], what: str) -> T:
     """Run `operation`, retrying transient infrastructure failures for up to two minutes."""
+    started = time.monotonic()
+    try:  # the first try outside tenacity: building its retrying loop costs more than most operations here
+        return await operation()
+    except Exception as exc:
+        if not is_transient_failure(exc):
+            raise
+        first_failure = exc
+    wait = TRANSIENT_BACKOFF.seconds(1)
+    log.warning("%s failed transiently (%s); retrying in %.1fs", what, type(first_failure).__name__, wait)
+    await asyncio.sleep(wait)
 
     def warn(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -60,8 +71,8 @@ async def retry_transient(operation: Callable[[], Awaitable[T]], what: str) -> T
 
     retrying = AsyncRetrying(
         retry=retry_if_exception(is_transient_failure),
-        stop=stop_after_delay(TRANSIENT_RETRY_SECONDS),
-        wait=TRANSIENT_BACKOFF,
+        stop=stop_after_delay(max(TRANSIENT_RETRY_SECONDS - (time.monotonic() - started), 0.0)),
+        wait=lambda state: TRANSIENT_BACKOFF.seconds(state.attempt_number + 1),  # the first wait is behind
         before_sleep=warn,
         reraise=True,
     )
