@@ -8,9 +8,11 @@ import uuid
 from typing import Any, cast
 
 import pytest
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import AutoReconnect
-from pymongo.results import InsertOneResult
+from pymongo.monitoring import CommandListener, CommandStartedEvent
+from pymongo.results import InsertManyResult
 
 from inovda_shared.locks import DocumentLocks, LockTimeoutError
 from inovda_shared.mongo import Document, connect
@@ -55,7 +57,7 @@ async def test_a_takeover_whose_claimant_died_is_claimed_again_after_the_ttl(
         long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
         await collection.insert_one({"_id": "email:k", "token": "dead", "expires_at": long_ago})
         # A contender claimed the dead lock, then died before removing it.
-        await collection.insert_one({"_id": "takeover:email:k:dead:1", "at": long_ago})
+        await client[drop_database]["locks_claims"].insert_one({"_id": "takeover:email:k:dead:1", "at": long_ago})
         locks = DocumentLocks(collection)
         async with locks.hold("email:k", wait=dt.timedelta(seconds=5)):
             held = await collection.find_one({"_id": "email:k"})
@@ -72,8 +74,8 @@ class InsertAnswerLostOnce:
         self._collection = collection
         self.lost = 1
 
-    async def insert_one(self, document: Document) -> InsertOneResult:
-        inserted = await self._collection.insert_one(document)
+    async def insert_many(self, documents: list[Document], ordered: bool = True) -> InsertManyResult:
+        inserted = await self._collection.insert_many(documents, ordered=ordered)
         if self.lost:
             self.lost -= 1
             raise AutoReconnect("connection closed before the answer came")
@@ -103,5 +105,65 @@ async def test_a_lock_stored_though_its_answer_was_lost_is_taken_at_once_when_it
             with pytest.raises(LockTimeoutError):
                 async with locks.hold("email:k", wait=dt.timedelta(seconds=0.5)):
                     pytest.fail("held while another replica holds it")
+    finally:
+        await client.close()
+
+
+class LockCommands(CommandListener):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: CommandStartedEvent) -> None:
+        if event.command_name in ("insert", "delete", "find"):
+            self.names.append(event.command_name)
+
+    def succeeded(self, event: Any) -> None:
+        pass
+
+    def failed(self, event: Any) -> None:
+        pass
+
+
+async def test_holders_of_different_keys_take_and_release_their_locks_together(
+    mongodb_url: str, drop_database: str
+) -> None:
+    """Their inserts go out as one command and their deletes as another; each releases only its own lock."""
+    commands = LockCommands()
+    client: AsyncMongoClient[Document] = AsyncMongoClient(mongodb_url, event_listeners=[commands], tz_aware=True)
+    try:
+        collection = client[drop_database]["locks"]
+        other = {"_id": "region:other", "token": "another-replica", "expires_at": dt.datetime.now(dt.UTC)}
+        await collection.insert_one(other)
+        locks = DocumentLocks(collection)
+        commands.names.clear()
+        held: list[str] = []
+
+        async def hold(key: str) -> None:
+            async with locks.hold(key):
+                held.append(key)
+                await asyncio.sleep(0.05)
+
+        keys = [f"region:{number}" for number in range(8)]
+        await asyncio.gather(*(hold(key) for key in keys))
+        assert sorted(held) == sorted(keys)
+        assert commands.names == ["insert", "delete"]
+        left = await collection.find().to_list(None)
+        assert [(lock["_id"], lock["token"]) for lock in left] == [("region:other", "another-replica")]
+    finally:
+        await client.close()
+
+
+async def test_a_takeover_leaves_its_claim_apart_from_the_locks(mongodb_url: str, drop_database: str) -> None:
+    """The lock collection keeps only locks: its deletes read all of it (FerretDB: see inovda_shared.mongo)."""
+    client = connect(mongodb_url)
+    try:
+        collection = client[drop_database]["locks"]
+        expired = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        await collection.insert_one({"_id": "email:k", "token": "dead", "expires_at": expired})
+        async with DocumentLocks(collection).hold("email:k", wait=dt.timedelta(seconds=5)):
+            pass
+        assert await collection.count_documents({}) == 0
+        claims = await client[drop_database]["locks_claims"].find().to_list(None)
+        assert [claim["_id"] for claim in claims] == ["takeover:email:k:dead:1"]
     finally:
         await client.close()

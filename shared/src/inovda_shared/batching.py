@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pymongo import DeleteOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, WriteError
 
@@ -102,4 +103,23 @@ class BatchedDeletes(_Gatherer):
             await self._collection.delete_one({"_id": items[0]})
         else:
             await self._collection.delete_many({"_id": {"$in": list(items)}})
+        return {}
+
+
+class BatchedFilteredDeletes(_Gatherer):
+    """Deletes of one document each by a filter on `_id` and more (a lock's token): one `delete` command with a
+    statement for each."""
+
+    def __init__(self, collection: AsyncCollection[Document], max_batch: int = 64) -> None:
+        super().__init__(max_batch)
+        self._collection = collection
+
+    async def delete_one(self, query: Document) -> None:
+        await self._submit(query)
+
+    async def _write(self, items: Sequence[Any]) -> dict[int, Exception]:
+        if len(items) == 1:
+            await self._collection.delete_one(items[0])
+        else:
+            await self._collection.bulk_write([DeleteOne(query) for query in items], ordered=False)
         return {}

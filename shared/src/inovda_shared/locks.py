@@ -3,7 +3,12 @@ unique index (FerretDB: see inovda_shared.mongo).
 
 A document that several handlers may change is changed only while holding its lock: a document inserted
 under the lock's name, deleted when done, and taken over when its holder died (after `ttl`). Within one
-process an asyncio lock queues the contenders first, so the database sees one at a time.
+process an asyncio lock queues the contenders first, so the database sees one at a time. The inserts and
+deletes of concurrent holders (of different keys) go out together (`inovda_shared.batching`).
+
+The lock collection holds only the locks themselves, a few documents: its delete names the holder's token
+as well as the `_id`, which FerretDB answers by reading the whole collection (see inovda_shared.mongo). The
+takeover claims, which stay, are kept in `<collection>_claims`.
 """
 
 import asyncio
@@ -16,6 +21,7 @@ from collections.abc import AsyncIterator
 from pymongo.asynchronous.collection import AsyncCollection
 from tenacity import AsyncRetrying, retry_if_result, stop_after_delay
 
+from .batching import BatchedFilteredDeletes, BatchedInserts
 from .mongo import Document, DuplicateKeyError
 from .retry import Backoff
 
@@ -31,6 +37,9 @@ class LockTimeoutError(TimeoutError):
 class DocumentLocks:
     def __init__(self, collection: AsyncCollection[Document], ttl: dt.timedelta = DEFAULT_TTL) -> None:
         self._collection = collection
+        self._claims = collection.database[f"{collection.name}_claims"]
+        self._inserts = BatchedInserts(collection)
+        self._releases = BatchedFilteredDeletes(collection)
         self._ttl = ttl
         self._owner = uuid.uuid4().hex
         self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -45,7 +54,7 @@ class DocumentLocks:
             try:
                 yield
             finally:
-                await self._collection.delete_one({"_id": key, "token": token})
+                await self._releases.delete_one({"_id": key, "token": token})
 
     async def _claim_takeover(self, key: str, dead_token: str) -> bool:
         """Remove a dead holder's lock, if this contender is the one to do it.
@@ -56,15 +65,15 @@ class DocumentLocks:
         contender that may delete a given dead lock is the one whose insert of a claim on it succeeds; the
         others wait for the new holder like anyone else. A claimant that dies (or fails) before deleting
         leaves its claim: once that is `ttl` old, the next generation of claim is free to take. Claims stay
-        (a few small documents per dead holder)."""
+        (a few small documents per dead holder), apart from the locks (see the module's text)."""
         generation = 1
         while True:
             claim = f"takeover:{key}:{dead_token}:{generation}"
             now = dt.datetime.now(dt.UTC)
             try:
-                await self._collection.insert_one({"_id": claim, "at": now})
+                await self._claims.insert_one({"_id": claim, "at": now})
             except DuplicateKeyError:
-                earlier = await self._collection.find_one({"_id": claim})
+                earlier = await self._claims.find_one({"_id": claim})
                 if earlier is not None and earlier["at"] < now - self._ttl:
                     generation += 1
                     continue
@@ -74,10 +83,13 @@ class DocumentLocks:
 
     async def _acquire(self, key: str, wait: dt.timedelta) -> str:
         token = f"{self._owner}:{uuid.uuid4().hex[:8]}"
+        if await self._take(key, token):  # most locks are free: no retrying loop to build for them
+            return token
+        await asyncio.sleep(CONTENDED_BACKOFF.seconds(1))
         retrying = AsyncRetrying(
             retry=retry_if_result(lambda taken: not taken),
             stop=stop_after_delay(wait.total_seconds()),
-            wait=CONTENDED_BACKOFF,
+            wait=lambda state: CONTENDED_BACKOFF.seconds(state.attempt_number + 1),  # the first wait is behind
             retry_error_callback=lambda _: False,
         )
         if not await retrying(self._take, key, token):
@@ -90,7 +102,7 @@ class DocumentLocks:
         while True:
             now = dt.datetime.now(dt.UTC)
             try:
-                await self._collection.insert_one({"_id": key, "token": token, "expires_at": now + self._ttl})
+                await self._inserts.insert_one({"_id": key, "token": token, "expires_at": now + self._ttl})
                 return True
             except DuplicateKeyError:
                 pass
