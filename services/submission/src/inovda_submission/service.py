@@ -30,7 +30,7 @@ from inovda_shared.mongo import Document
 from inovda_shared.outbox import Outbox, OutboxRelay
 
 from .adapters.metrics import INTAKE_ANSWERS
-from .adapters.store import MadeBefore, Saved, SubmissionStore, VersionedCollection
+from .adapters.store import Saved, SubmissionStore, VersionedCollection
 from .domain.authentication import IntakeAccess, admit
 from .domain.ownership import Stored, ownership_refusal, transferred
 from .domain.records import dumped_content_hash, entity_id, innovation_id, message_key, unit_id
@@ -88,16 +88,14 @@ class IntakeService:
         # Recorded before: a redelivery publishes the events again, as recorded (its first handling may have
         # died before publishing them; a repeat carries the same message ids, so consumers drop it). A copy
         # (a re-send, a duplicate on another replica) publishes nothing: the first copy's handler does, or its
-        # message comes back. Only a delivery that may have been handled before reads its record first (with
-        # the entity's head, together); a first delivery goes ahead, and a copy among them meets the record's
-        # unique key as it records its answer, and the version it made as the unique message key of its version.
-        if delivery.handled_before:
-            recorded, head = await _both(self._outbox.recorded(key), self._head(parsed))
-            if recorded is not None:
+        # message comes back.
+        # The inbox read and the entity's head read go out together: a message handled before (rare) wastes the
+        # head read, every other one saves a round trip.
+        recorded, head = await _both(self._outbox.recorded(key), self._head(parsed))
+        if recorded is not None:
+            if delivery.handled_before:
                 await self._relay.publish(recorded)
-                return
-        else:
-            head = await self._head(parsed)
+            return
 
         facts = _Facts(delivery, key, self._clock())
         if isinstance(parsed, Rejection):
@@ -142,12 +140,6 @@ class IntakeService:
                 content = dumped_content_hash(data)
                 if latest is None or latest["content_hash"] != content:
                     saved = await collection.insert_next(entity, data, content, facts.key, latest)
-                    if isinstance(saved, MadeBefore):
-                        # A copy of a message stored before, since superseded: the events it recorded, which
-                        # its answer's record then meets; else (its handling died before recording) a scan.
-                        if (recorded := await self._outbox.recorded(facts.key)) is not None:
-                            return model, recorded.events
-                        saved = await collection.made_by(facts.key)
                     if isinstance(saved, Saved):
                         if isinstance(outcome, UnitUpsert):
                             self._remember_unit(entity)

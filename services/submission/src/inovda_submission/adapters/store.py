@@ -34,11 +34,6 @@ class Saved:
     changed: bool
 
 
-@dataclass(frozen=True)
-class MadeBefore:
-    """The message made a version before, since superseded (a copy, or a redelivery): which one, `made_by`."""
-
-
 class VersionedCollection:
     def __init__(self, database: AsyncDatabase[Document], kind: str) -> None:
         self._versions = database[f"{kind}_versions"]
@@ -72,10 +67,9 @@ class VersionedCollection:
 
     async def insert_next(
         self, entity: str, data: dict[str, Any], content: str, message: str, after: Document | None
-    ) -> Saved | Document | MadeBefore:
+    ) -> Saved | Document:
         """Store `data` as the version after `after` (None: the first). When another writer stored that version
-        first: that version, from which the caller reads the latest and decides again. When this message made
-        a version before, since superseded: MadeBefore."""
+        first: that version, from which the caller reads the latest and decides again."""
         version = (after["version"] if after else 0) + 1
         document = {
             "_id": f"{entity}#{version}",
@@ -91,20 +85,16 @@ class VersionedCollection:
         except DuplicateKeyError:
             if (met := await self._versions.find_one({"_id": document["_id"]})) is not None:
                 return met
-            return MadeBefore()
+            # This message made a version before, since superseded: rare, so a full read is fine.
+            created = await self._versions.find_one({"message_key": message}, {"version": 1})
+            assert created is not None
+            return Saved(created["version"], changed=True)
         # A head behind (a concurrent writer's, written after ours) or missing (two writes racing to create it)
         # only costs readers a probe; a first version writes none (see the module's text).
         if version > 1:
             with contextlib.suppress(DuplicateKeyError):
                 await self._heads.replace_one({"_id": entity}, {**document, "_id": entity}, upsert=True)
         return Saved(version, changed=True)
-
-    async def made_by(self, message: str) -> Saved:
-        """The version `message` made: a scan (FerretDB: see inovda_shared.mongo), for the rare message that met
-        its own superseded version with no record of its answer."""
-        created = await self._versions.find_one({"message_key": message}, {"version": 1})
-        assert created is not None, f"{message} met its own version, which is gone"
-        return Saved(created["version"], changed=True)
 
     async def history(self, entity: str) -> list[Document]:
         cursor = self._versions.find({"entity_id": entity}).sort("version", ASCENDING)
