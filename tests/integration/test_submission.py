@@ -207,6 +207,67 @@ async def test_a_redelivery_publishes_the_recorded_events_again_and_a_copy_does_
     await client.close()
 
 
+async def test_a_copy_of_a_report_since_revised_stores_nothing_answers_nothing_and_reads_only_by_id(
+    submission_settings: SubmissionSettings, events: EventProbe
+) -> None:
+    """A copy of a report whose innovation has a newer revision finds its answer's record and stops there,
+    without scanning the versions for the one it made."""
+    counter = CommandLog()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(
+        submission_settings.mongodb_url, event_listeners=[counter], tz_aware=True
+    )
+    broker = RabbitBroker(submission_settings.amqp_url, logger=None)
+    await broker.connect()
+    service, store = await intake_service(client, submission_settings, broker)
+    try:
+        await service.handle(IntakeDelivery("unit.upsert.v1", json.dumps(samples.unit()).encode(), new_id(), "c"))
+        first = IntakeDelivery("innovation.report.v1", json.dumps(samples.innovation()).encode(), "first", "c")
+        revised = samples.innovation(title="Posyandu Digital Terpadu")
+        await service.handle(first)
+        await service.handle(IntakeDelivery("innovation.report.v1", json.dumps(revised).encode(), "revised", "c"))
+        await events.wait_for("innovation.submitted", count=2)
+        counter.clear()
+        await service.handle(first)  # a sender re-sending it, after the revision
+        assert all(set(query) == {"_id"} for query in counter.filters), counter.filters
+        await asyncio.sleep(0.3)
+        assert [event.body["revision"] for event in events.matching("innovation.submitted")] == [1, 2]
+        answers = [event for event in events.matching("intake.*.*") if event.body["message_id"] == "first"]
+        assert [answer.body["revision"] for answer in answers] == [1]
+        history = await SubmissionViews(store).innovation_history("e-inovasi", "INV-001")
+        assert [entry["data"]["title"] for entry in history] == ["Posyandu Digital Kukar", "Posyandu Digital Terpadu"]
+    finally:
+        await broker.stop()
+        await client.close()
+
+
+async def test_a_copy_of_a_report_once_rejected_stays_rejected_after_its_unit_is_registered(
+    submission_settings: SubmissionSettings, events: EventProbe
+) -> None:
+    """Its answer was given: a copy neither stores it nor answers again (why every message reads its record
+    before it writes; storing it would leave a version nobody was told of)."""
+    client = connect(submission_settings.mongodb_url)
+    broker = RabbitBroker(submission_settings.amqp_url, logger=None)
+    await broker.connect()
+    service, store = await intake_service(client, submission_settings, broker)
+    try:
+        report = IntakeDelivery("innovation.report.v1", json.dumps(samples.innovation()).encode(), "early", "c")
+        await service.handle(report)
+        [rejected] = await events.wait_for("intake.rejected.*")
+        assert [reason["code"] for reason in rejected.body["reasons"]] == ["unknown_unit"]
+        await service.handle(IntakeDelivery("unit.upsert.v1", json.dumps(samples.unit()).encode(), new_id(), "c"))
+        await events.wait_for("unit.registered")
+        await service.handle(report)  # the sender sends it again
+        await asyncio.sleep(0.3)
+        assert [
+            event.body["status"] for event in events.matching("intake.*.*") if event.body["message_id"] == "early"
+        ] == ["rejected"]
+        assert events.matching("innovation.submitted") == []
+        assert await SubmissionViews(store).innovation_history("e-inovasi", "INV-001") == []
+    finally:
+        await broker.stop()
+        await client.close()
+
+
 async def test_changed_report_becomes_a_new_revision_with_history(
     submission: SubmissionSettings, events: EventProbe
 ) -> None:
