@@ -14,6 +14,7 @@ import aio_pika
 import pytest
 from faststream.rabbit import RabbitBroker
 from pymongo import AsyncMongoClient
+from pymongo.monitoring import CommandListener
 
 from inovda_cli import samples
 from inovda_cli.deadletters import list_dead_letters, replay_dead_letters
@@ -213,13 +214,7 @@ async def test_a_copy_of_a_report_since_revised_stores_nothing_answers_nothing_a
     """A copy of a report whose innovation has a newer revision finds its answer's record and stops there,
     without scanning the versions for the one it made."""
     counter = CommandLog()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(
-        submission_settings.mongodb_url, event_listeners=[counter], tz_aware=True
-    )
-    broker = RabbitBroker(submission_settings.amqp_url, logger=None)
-    await broker.connect()
-    service, store = await intake_service(client, submission_settings, broker)
-    try:
+    async with service_by_hand(submission_settings, counter) as (service, store):
         await service.handle(IntakeDelivery("unit.upsert.v1", json.dumps(samples.unit()).encode(), new_id(), "c"))
         first = IntakeDelivery("innovation.report.v1", json.dumps(samples.innovation()).encode(), "first", "c")
         revised = samples.innovation(title="Posyandu Digital Terpadu")
@@ -235,9 +230,6 @@ async def test_a_copy_of_a_report_since_revised_stores_nothing_answers_nothing_a
         assert [answer.body["revision"] for answer in answers] == [1]
         history = await SubmissionViews(store).innovation_history("e-inovasi", "INV-001")
         assert [entry["data"]["title"] for entry in history] == ["Posyandu Digital Kukar", "Posyandu Digital Terpadu"]
-    finally:
-        await broker.stop()
-        await client.close()
 
 
 async def test_a_copy_of_a_report_once_rejected_stays_rejected_after_its_unit_is_registered(
@@ -245,11 +237,7 @@ async def test_a_copy_of_a_report_once_rejected_stays_rejected_after_its_unit_is
 ) -> None:
     """Its answer was given: a copy neither stores it nor answers again (why every message reads its record
     before it writes; storing it would leave a version nobody was told of)."""
-    client = connect(submission_settings.mongodb_url)
-    broker = RabbitBroker(submission_settings.amqp_url, logger=None)
-    await broker.connect()
-    service, store = await intake_service(client, submission_settings, broker)
-    try:
+    async with service_by_hand(submission_settings) as (service, store):
         report = IntakeDelivery("innovation.report.v1", json.dumps(samples.innovation()).encode(), "early", "c")
         await service.handle(report)
         [rejected] = await events.wait_for("intake.rejected.*")
@@ -263,9 +251,6 @@ async def test_a_copy_of_a_report_once_rejected_stays_rejected_after_its_unit_is
         ] == ["rejected"]
         assert events.matching("innovation.submitted") == []
         assert await SubmissionViews(store).innovation_history("e-inovasi", "INV-001") == []
-    finally:
-        await broker.stop()
-        await client.close()
 
 
 async def test_changed_report_becomes_a_new_revision_with_history(
@@ -666,6 +651,21 @@ async def intake_service(
     relay = OutboxRelay([outbox], broker, 1.0)
     access = access or IntakeAccess.unauthenticated()
     return IntakeService(store, outbox, relay, lambda: NOW, access=access, rubric_years=available_years()), store
+
+
+@contextlib.asynccontextmanager
+async def service_by_hand(
+    settings: SubmissionSettings, *listeners: CommandListener
+) -> AsyncIterator[tuple[IntakeService, SubmissionStore]]:
+    """`intake_service` on a client of its own (given `listeners`) and a broker of its own, both closed after."""
+    client: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongodb_url, event_listeners=listeners, tz_aware=True)
+    broker = RabbitBroker(settings.amqp_url, logger=None)
+    await broker.connect()
+    try:
+        yield await intake_service(client, settings, broker)
+    finally:
+        await broker.stop()
+        await client.close()
 
 
 async def test_another_sender_cannot_preempt_a_body_sent_without_message_id(

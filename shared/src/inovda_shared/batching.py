@@ -68,11 +68,13 @@ class _Gatherer:
         raise NotImplementedError
 
 
-class BatchedInserts(_Gatherer):
+class _OnCollection(_Gatherer):
     def __init__(self, collection: AsyncCollection[Document], max_batch: int = 64) -> None:
         super().__init__(max_batch)
         self._collection = collection
 
+
+class BatchedInserts(_OnCollection):
     async def insert_one(self, document: Document) -> None:
         await self._submit(document)
 
@@ -88,12 +90,8 @@ class BatchedInserts(_Gatherer):
         return {}
 
 
-class BatchedDeletes(_Gatherer):
+class BatchedDeletes(_OnCollection):
     """Deletes by `_id`; meant for small collections (`$in` reads the whole collection: see inovda_shared.mongo)."""
-
-    def __init__(self, collection: AsyncCollection[Document], max_batch: int = 64) -> None:
-        super().__init__(max_batch)
-        self._collection = collection
 
     async def delete_one(self, document_id: Any) -> None:
         await self._submit(document_id)
@@ -106,13 +104,9 @@ class BatchedDeletes(_Gatherer):
         return {}
 
 
-class BatchedFilteredDeletes(_Gatherer):
+class BatchedFilteredDeletes(_OnCollection):
     """Deletes of one document each by a filter on `_id` and more (a lock's token): one `delete` command with a
     statement for each."""
-
-    def __init__(self, collection: AsyncCollection[Document], max_batch: int = 64) -> None:
-        super().__init__(max_batch)
-        self._collection = collection
 
     async def delete_one(self, query: Document) -> None:
         await self._submit(query)
