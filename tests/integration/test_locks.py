@@ -167,3 +167,24 @@ async def test_a_takeover_leaves_its_claim_apart_from_the_locks(mongodb_url: str
         assert [claim["_id"] for claim in claims] == ["takeover:email:k:dead:1"]
     finally:
         await client.close()
+
+
+async def test_claims_an_earlier_version_left_among_the_locks_are_removed_once_old(
+    mongodb_url: str, drop_database: str
+) -> None:
+    client = connect(mongodb_url)
+    try:
+        collection = client[drop_database]["locks"]
+        now = dt.datetime.now(dt.UTC)
+        await collection.insert_many(
+            [
+                {"_id": "takeover:email:a:dead:1", "at": now - dt.timedelta(minutes=5)},
+                {"_id": "takeover:email:b:dead:1", "at": now},  # a claimant may still count on it
+                {"_id": "email:c", "token": "live", "expires_at": now + dt.timedelta(seconds=30)},
+            ]
+        )
+        await DocumentLocks(collection).forget_old_claims()
+        left = sorted(lock["_id"] for lock in await collection.find().to_list(None))
+        assert left == ["email:c", "takeover:email:b:dead:1"]
+    finally:
+        await client.close()

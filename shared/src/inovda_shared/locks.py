@@ -44,6 +44,12 @@ class DocumentLocks:
         self._owner = uuid.uuid4().hex
         self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
+    async def forget_old_claims(self) -> None:
+        """At startup: remove the takeover claims an earlier version left among the locks, once they are `ttl`
+        old (no claimant still counts on one then). One read of the lock collection, once."""
+        expired = dt.datetime.now(dt.UTC) - self._ttl
+        await self._collection.delete_many({"_id": {"$regex": "^takeover:"}, "at": {"$lt": expired}})
+
     @contextlib.asynccontextmanager
     async def hold(self, key: str, wait: dt.timedelta = dt.timedelta(seconds=60)) -> AsyncIterator[None]:
         local = self._local.get(key)

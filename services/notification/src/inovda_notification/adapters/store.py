@@ -69,6 +69,7 @@ class NotificationStore:
         await self.units.create_index("region_code")
         await self.compliance.create_index([("region_code", ASCENDING), ("year", ASCENDING)])
         await self.outbox.ensure_indexes()
+        await self.locks.forget_old_claims()
 
     # --- contacts and facts ------------------------------------------------------------------------
 

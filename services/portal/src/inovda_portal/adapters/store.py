@@ -57,7 +57,8 @@ class PortalStore:
         self.locks = DocumentLocks(database["locks"])
 
     async def ensure_indexes(self) -> None:
-        """Nothing to create: every read and write goes by `_id`."""
+        """No index to create: every read and write goes by `_id`."""
+        await self.locks.forget_old_claims()
 
     # --- the read model --------------------------------------------------------------------------
 

@@ -247,6 +247,7 @@ class ScoringStore:
         # For reports and checks only; the event path reads by _id.
         await self.innovations.create_index([("placement.region_code", ASCENDING), ("placement.year", ASCENDING)])
         await self.units.create_index("region_code")
+        await self.locks.forget_old_claims()
 
     # --- innovations ------------------------------------------------------------------------------
 
