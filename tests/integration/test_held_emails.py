@@ -100,16 +100,21 @@ async def test_a_replica_thought_dead_and_the_one_taking_over_send_its_email_onc
 
 @contextlib.asynccontextmanager
 async def one_replica(
-    store_kind: type[NotificationStore], publisher: RabbitBroker, mongodb_url: str, database: str, mail: MailSink
-) -> AsyncIterator[Delivery]:
-    """One replica's delivery over a store of `store_kind` (one that fails as a test needs)."""
+    store_kind: type[NotificationStore],
+    publisher: RabbitBroker,
+    mongodb_url: str,
+    database: str,
+    mail: MailSink,
+    settings: NotificationSettings = SETTINGS,
+) -> AsyncIterator[tuple[NotificationStore, Delivery]]:
+    """One replica's store of `store_kind` (one that fails as a test needs) and its delivery, sending to `mail`."""
     client = connect(mongodb_url)
     marks = CommitMarks(mongodb_url, database, "replica-0")
     store = store_kind(client[database])
     sender = SmtpSender(SmtpConfig("127.0.0.1", mail.port, "Inovda <inovda@kukarkab.example>"))
-    delivery = build_delivery(SETTINGS, store, marks, sender, OutboxRelay([store.outbox], publisher, 1.0), publisher)
+    delivery = build_delivery(settings, store, marks, sender, OutboxRelay([store.outbox], publisher, 1.0), publisher)
     try:
-        yield delivery
+        yield store, delivery
     finally:
         await delivery.drain(timeout_seconds=5)
         await client.close()
@@ -134,7 +139,7 @@ async def test_a_held_email_stored_though_its_answer_was_lost_is_sent_once_when_
 ) -> None:
     """The handler fails (an outage) and is run again: the hold meets its own document, which nobody else
     would ever send (this replica is alive, and held it)."""
-    async with one_replica(HoldAnswerLostOnce, publisher, mongodb_url, drop_database, mail) as delivery:
+    async with one_replica(HoldAnswerLostOnce, publisher, mongodb_url, drop_database, mail) as (_, delivery):
         until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.5)
         with pytest.raises(AutoReconnect):
             await delivery.hold(HELD, "corr-held", until)
@@ -161,7 +166,7 @@ async def test_a_held_email_whose_handler_was_cancelled_after_the_insert_is_sent
 ) -> None:
     """As when the broker channel under a handler is lost mid-handler: the event goes to another replica, which
     finds the email held by this live one and leaves it to it (CI, 2026-12-01, seed 62208: two score emails)."""
-    async with one_replica(HoldAnswerSlow, publisher, mongodb_url, drop_database, mail) as delivery:
+    async with one_replica(HoldAnswerSlow, publisher, mongodb_url, drop_database, mail) as (_, delivery):
         until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.5)
         handler = asyncio.ensure_future(delivery.hold(HELD, "corr-held", until))
         await asyncio.sleep(0.1)

@@ -20,17 +20,16 @@ from inovda_cli import samples
 from inovda_cli.demo_data import demo_data
 from inovda_cli.mailsink import MailSink, ReceivedEmail
 from inovda_cli.publish import IntakeMessage, publish_messages
-from inovda_notification.adapters.smtp import SmtpConfig, SmtpSender
-from inovda_notification.adapters.store import CommitMarks, NotificationStore
-from inovda_notification.app import build_delivery, create_app, index_email_rules
+from inovda_notification.adapters.store import NotificationStore
+from inovda_notification.app import create_app, index_email_rules
 from inovda_notification.domain import Renderer
 from inovda_notification.domain.expectations import index_email_problems
 from inovda_notification.office import IndexEmails
 from inovda_notification.settings import NotificationSettings
 from inovda_shared.contracts.events import RegionIndexUpdated
 from inovda_shared.messaging import OutgoingEvent, publish_events
-from inovda_shared.mongo import Document, connect
-from inovda_shared.outbox import OutboxRelay
+from inovda_shared.mongo import Document
+from tests.integration.test_held_emails import one_replica
 from tests.integration.test_notification import index_updated, quick_settings, register_contacts
 from tests.support.pipeline import pipeline, wait_for_mail
 from tests.support.probe import EventProbe
@@ -278,22 +277,17 @@ async def one_office(
     store_class: type[NotificationStore], publisher: RabbitBroker, settings: NotificationSettings, mail: MailSink
 ) -> AsyncIterator[IndexEmails]:
     """One replica's office emails over `store_class`, the region's office address stored, sending to `mail`."""
-    client = connect(settings.mongodb_url)
-    marks = CommitMarks(settings.mongodb_url, settings.mongodb_database, "replica-0")
-    store = store_class(client[settings.mongodb_database])
-    office_address = {"region_code": "64.02", "year": 2026, "admin_emails": ["brida@kukarkab.example"]}
-    await store.save_versioned("regions", "64.02/2026", 1, office_address)
-    sender = SmtpSender(SmtpConfig("127.0.0.1", mail.port, "Inovda <inovda@kukarkab.example>"))
-    delivery = build_delivery(settings, store, marks, sender, OutboxRelay([store.outbox], publisher, 1.0), publisher)
-    clock = functools.partial(dt.datetime.now, dt.UTC)
-    office = IndexEmails(store, delivery, Renderer(), index_email_rules(settings), ZoneInfo(settings.timezone), clock)
-    try:
-        yield office
-    finally:
-        await office.drain()
-        await delivery.drain(timeout_seconds=5)
-        await client.close()
-        marks.close()
+    url, database = settings.mongodb_url, settings.mongodb_database
+    async with one_replica(store_class, publisher, url, database, mail, settings) as (store, delivery):
+        office_address = {"region_code": "64.02", "year": 2026, "admin_emails": ["brida@kukarkab.example"]}
+        await store.save_versioned("regions", "64.02/2026", 1, office_address)
+        clock = functools.partial(dt.datetime.now, dt.UTC)
+        rules, timezone = index_email_rules(settings), ZoneInfo(settings.timezone)
+        office = IndexEmails(store, delivery, Renderer(), rules, timezone, clock)
+        try:
+            yield office
+        finally:
+            await office.drain()
 
 
 async def test_an_index_version_whose_handling_failed_past_its_hold_is_emailed_when_the_handler_runs_again(
