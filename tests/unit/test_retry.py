@@ -1,7 +1,11 @@
 """The one retry of transient infrastructure failures: what it tries again, how often, and when it gives up."""
 
+from types import SimpleNamespace
+from typing import cast
+
 import pytest
 from pymongo.errors import AutoReconnect
+from tenacity import RetryCallState
 
 from inovda_shared import retry
 from inovda_shared.retry import Backoff, retry_transient
@@ -49,3 +53,10 @@ async def test_a_transient_failure_that_outlasts_the_limit_is_raised(monkeypatch
     with pytest.raises(AutoReconnect):
         await retry_transient(operation, "reading")
     assert 2 < operation.tries < 100
+
+
+def test_a_backoff_after_a_try_made_outside_the_loop_goes_on_where_it_left_off() -> None:
+    backoff = Backoff(first=1.0, cap=8.0)
+    wait = backoff.after(1)
+    waits = [wait(cast(RetryCallState, SimpleNamespace(attempt_number=number))) for number in range(1, 5)]
+    assert waits == [2.0, 4.0, 8.0, 8.0]  # the loop's first wait is the second of the backoff

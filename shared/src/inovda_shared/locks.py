@@ -95,7 +95,7 @@ class DocumentLocks:
         retrying = AsyncRetrying(
             retry=retry_if_result(lambda taken: not taken),
             stop=stop_after_delay(wait.total_seconds()),
-            wait=lambda state: CONTENDED_BACKOFF.seconds(state.attempt_number + 1),  # the first wait is behind
+            wait=CONTENDED_BACKOFF.after(1),
             retry_error_callback=lambda _: False,
         )
         if not await retrying(self._take, key, token):

@@ -40,6 +40,11 @@ class Backoff:
         """As a tenacity wait strategy."""
         return self.seconds(state.attempt_number)
 
+    def after(self, tries: int) -> Callable[[RetryCallState], float]:
+        """As a tenacity wait strategy for a loop that starts once `tries` tries and their waits are behind (a
+        first try made outside tenacity, which costs more to build than most operations it wraps)."""
+        return lambda state: self.seconds(state.attempt_number + tries)
+
 
 # A database or broker outage: retried in place, without counting against the message.
 TRANSIENT_BACKOFF = Backoff(first=0.2, cap=5.0)
@@ -54,7 +59,7 @@ def is_transient_failure(exc: BaseException) -> bool:
 async def retry_transient(operation: Callable[[], Awaitable[T]], what: str) -> T:
     """Run `operation`, retrying transient infrastructure failures for up to two minutes."""
     started = time.monotonic()
-    try:  # the first try outside tenacity: building its retrying loop costs more than most operations here
+    try:  # the first try outside tenacity (`Backoff.after`)
         return await operation()
     except Exception as exc:
         if not is_transient_failure(exc):
@@ -72,7 +77,7 @@ async def retry_transient(operation: Callable[[], Awaitable[T]], what: str) -> T
     retrying = AsyncRetrying(
         retry=retry_if_exception(is_transient_failure),
         stop=stop_after_delay(max(TRANSIENT_RETRY_SECONDS - (time.monotonic() - started), 0.0)),
-        wait=lambda state: TRANSIENT_BACKOFF.seconds(state.attempt_number + 1),  # the first wait is behind
+        wait=TRANSIENT_BACKOFF.after(1),
         before_sleep=warn,
         reraise=True,
     )
