@@ -342,7 +342,8 @@ class PortalViews:
         region = await self._store.region_year(region_code, year)
         directory = await self._store.directory(region_code)
         units = [unit for unit in visible_units(account, region_code, directory.units.values()) if unit.active]
-        all_rows = [_compliance_row(unit, region) for unit in units]
+        lost_by_unit = _points_lost_by_unit(region)
+        all_rows = [_compliance_row(unit, region, lost_by_unit.get(unit.unit_code, [])) for unit in units]
         rows = [
             row
             for row in all_rows
@@ -659,13 +660,19 @@ def _compliant(counts: UnitCounts | None) -> bool:
     return counts is not None and counts.compliant
 
 
-def _compliance_row(unit: UnitEntry, region: RegionYear) -> ComplianceRow:
+def _points_lost_by_unit(region: RegionYear) -> dict[str, list[float]]:
+    """The points each unit's innovations lost in verification, those that lost any: one pass over the region's
+    innovations for the whole table, not one per unit."""
+    lost: dict[str, list[float]] = {}
+    for summary in region.innovations.values():
+        if summary.verified is not None and summary.verified.points_lost > 0:
+            lost.setdefault(summary.unit_code, []).append(summary.verified.points_lost)
+    return lost
+
+
+def _compliance_row(unit: UnitEntry, region: RegionYear, lost: list[float]) -> ComplianceRow:
+    """`lost`: the points the unit's innovations lost in verification (`_points_lost_by_unit`)."""
     counts = region.compliance.get(unit.unit_code)
-    lost = [
-        summary.verified.points_lost
-        for summary in region.innovations.values()
-        if summary.unit_code == unit.unit_code and summary.verified is not None and summary.verified.points_lost > 0
-    ]
     return ComplianceRow(
         points_lost=sum(lost),
         lost_in=len(lost),
