@@ -36,7 +36,7 @@ lint: setup
 	$(BIN)/ruff check deploy/docker/local
 	$(BIN)/ruff format --check deploy/docker/local
 	$(BIN)/mypy shared/src services/*/src cli/src tests scripts/ferretdb_atomicity_probe.py scripts/bench.py \
-		scripts/bench_portal.py scripts/bench_cost.py scripts/chaos.py deploy/docker/local/mailsink.py deploy/docker/local/ferretdb_ping.py
+		scripts/bench_portal.py scripts/bench_cost.py scripts/bench_floor.py scripts/chaos.py deploy/docker/local/mailsink.py deploy/docker/local/ferretdb_ping.py
 
 demo: infra
 	$(BIN)/inovda demo

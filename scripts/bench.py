@@ -30,6 +30,7 @@ from typing import Any
 
 import aio_pika
 import bench_cost  # its sibling scripts (the script's folder is on the path)
+import bench_floor
 import bench_portal
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from faststream.rabbit import RabbitBroker
@@ -246,6 +247,16 @@ class Deployment:
     processes: list[ServiceProcess]
     sink: MailSink | None
 
+    def measured(self, *, load_generator: bool = False) -> list[bench_cost.Process]:
+        """The service processes and the servers', for `bench_cost.snapshot`, and this process if asked."""
+        processes = [
+            bench_cost.Process(process.command.removeprefix("inovda-"), process.process.pid, process.http_port)
+            for process in self.processes
+        ] + bench_cost.infrastructure(AMQP_URL, MONGODB_URL)
+        if load_generator:
+            processes.append(bench_cost.Process("load generator", os.getpid(), None))
+        return processes
+
     def peak_rss_mb(self) -> dict[str, float]:
         """VmHWM (peak resident set) of each process, the largest per service, in MB."""
         peaks: dict[str, float] = {}
@@ -389,6 +400,10 @@ class FlowRun:
     emails_per_s: float | None
     missing: dict[str, int]
     rss_mb: dict[str, float]
+    # Submission alone: the CPU of each process per accepted answer (the load generator is this process), and
+    # what submission did per accepted answer.
+    cpu_ms: dict[str, float] | None = None
+    counts: bench_cost.Counts | None = None
 
 
 def rate(started: float, seen: dict[str, float], expected: int) -> float | None:
@@ -408,6 +423,9 @@ async def measure_flow(count: int, replicas: int, full: bool, tag: str, within: 
             await register_units(watcher, regions)
             bodies = report_bodies(count, tag, regions=regions)
             messages = [("innovation.report.v1", json.dumps(b).encode(), f"{tag}-{i}") for i, b in enumerate(bodies)]
+            # Submission alone: what each process spends, this one (the load generator) included.
+            processes = running.measured(load_generator=True) if not full else []
+            before = bench_cost.snapshot(processes)
             connection = await connect()
             async with connection:
                 channel = await connection.channel(publisher_confirms=True)
@@ -415,6 +433,9 @@ async def measure_flow(count: int, replicas: int, full: bool, tag: str, within: 
                 started = time.perf_counter()
                 await publish_all(channel, exchange, messages)
             await watcher.wait_for(lambda: len(watcher.accepted) + len(watcher.rejected), count, within)
+            spent = None
+            if processes and watcher.accepted:
+                spent = bench_cost.cost(before, bench_cost.snapshot(processes), len(watcher.accepted), 0.0)
             if full:
                 await watcher.wait_for(lambda: len(watcher.scored), count, within)
                 await watcher.wait_for(lambda: len(watcher.score_emails), count, within)
@@ -430,6 +451,8 @@ async def measure_flow(count: int, replicas: int, full: bool, tag: str, within: 
                 emails_per_s=rate(started, watcher.score_emails, count) if full else None,
                 missing=missing,
                 rss_mb=running.peak_rss_mb(),
+                cpu_ms=spent.cpu_ms if spent else None,
+                counts=spent.counts.get("submission") if spent else None,
             )
         finally:
             await watcher.stop()
@@ -511,10 +534,7 @@ async def measure_cost(count: int, tag: str, within: float, regions: int) -> ben
         await watcher.start()
         try:
             await register_units(watcher, regions)
-            processes = [
-                bench_cost.Process(process.command.removeprefix("inovda-"), process.process.pid, process.http_port)
-                for process in running.processes
-            ] + bench_cost.infrastructure(AMQP_URL, MONGODB_URL)
+            processes = running.measured()
             bodies = report_bodies(count, tag, regions=regions)
             messages = [("innovation.report.v1", json.dumps(b).encode(), f"{tag}-{i}") for i, b in enumerate(bodies)]
             before = bench_cost.snapshot(processes)
@@ -701,7 +721,8 @@ async def cost_only(args: argparse.Namespace) -> int:
         costs.append(await measure_cost(args.cost_reports, f"C{run}", args.timeout, args.flow_regions))
     print("| measurement | figure | target | verdict |")
     print("|---|---|---|---|")
-    for row in bench_cost.table(costs):
+    units = await bench_floor.measure(AMQP_URL, MONGODB_URL)
+    for row in [*bench_cost.table(costs), *bench_floor.innovation_rows(costs, units), *bench_floor.unit_rows(units)]:
         print("| " + " | ".join(row) + " |")
     return 0
 
@@ -714,6 +735,8 @@ async def main(args: argparse.Namespace) -> int:
     results: dict[str, Any] = {"cores": cores, "args": vars(args), "started": dt.datetime.now(dt.UTC).isoformat()}
     raw_publish, raw_consume = Figure(), Figure()
     intake = Figure()
+    intake_cpu: list[dict[str, float]] = []
+    intake_counts: list[bench_cost.Counts] = []
     e2e: dict[int, dict[str, Figure]] = {}
     rss: dict[str, float] = {}
     missing: list[dict[str, int]] = []
@@ -730,6 +753,9 @@ async def main(args: argparse.Namespace) -> int:
         log(f"run {run + 1}: intake (submission alone)")
         flow = await measure_flow(args.intake_messages, 1, False, f"I{run}", args.timeout, args.flow_regions)
         intake.values.append(flow.accepted_per_s)
+        if flow.cpu_ms is not None and flow.counts is not None:
+            intake_cpu.append(flow.cpu_ms)
+            intake_counts.append(flow.counts)
         missing.append(flow.missing)
         for replicas in args.replicas:
             log(f"run {run + 1}: end to end, {replicas} replica(s) each")
@@ -774,6 +800,9 @@ async def main(args: argparse.Namespace) -> int:
         log(f"run {run + 1}: cost per innovation, {args.cost_reports} reports")
         innovation_costs.append(await measure_cost(args.cost_reports, f"C{run}", args.timeout, args.flow_regions))
 
+    log("unit costs of a command, a delivery and a publish")
+    units = await bench_floor.measure(AMQP_URL, MONGODB_URL)
+
     log(f"portal pages: {args.portal_units} units, {args.portal_innovations} innovations")
     portal_seeded, portal_pages = await bench_portal.measure(args.portal_units, args.portal_innovations, 60)
 
@@ -785,6 +814,7 @@ async def main(args: argparse.Namespace) -> int:
     intake_ratio = intake.median / raw
     rows.append(("intake: accepted answers/s (submission ×1)", intake.text(1), "", ""))
     rows.append(("intake / raw consume", f"{intake_ratio:.3f}", TARGETS["intake_ratio"], verdict(intake_ratio >= 0.5)))
+    rows += bench_floor.intake_rows(intake_cpu, intake_counts, units, cores)
     for replicas, figures in sorted(e2e.items()):
         rows.append((f"e2e ×{replicas}: accepted/s", figures["accepted"].text(1), "", ""))
         rows.append((f"e2e ×{replicas}: innovation.scored/s", figures["scored"].text(1), "", ""))
@@ -828,6 +858,8 @@ async def main(args: argparse.Namespace) -> int:
     if 100_000 not in costs:
         notes.append("scoring at 100,000 stored innovations not measured in this run (see the sizes above)")
     rows += bench_cost.table(innovation_costs)
+    rows += bench_floor.innovation_rows(innovation_costs, units)
+    rows += bench_floor.unit_rows(units)
     rows += bench_portal.table(args.portal_units, args.portal_innovations, portal_seeded, portal_pages)
     for command in SERVICES:
         peak = rss.get(command)
@@ -870,6 +902,8 @@ async def main(args: argparse.Namespace) -> int:
             "peak_rss_mb": rss,
             "portal_pages_ms": {page.name: page.ms for page in portal_pages},
             "cost_per_innovation": bench_cost.as_json(innovation_costs),
+            "unit_costs_ms": bench_floor.as_json(units),
+            "intake_cpu_ms_per_answer": intake_cpu,
             "missing": missing,
             "notes": notes,
             "table": rows,

@@ -21,7 +21,7 @@ import os
 import re
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -70,11 +70,52 @@ def listening_pid(url: str, default_port: int) -> int | None:
     return None
 
 
-def commands_of(http_port: int) -> float:
-    """The database commands a service process has sent, from its metrics."""
+_MESSAGE_SAMPLE = re.compile(r"^faststream_(received|published)_messages_total\{[^}]*\} ([0-9.e+]+)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What a service process has done so far, from its metrics."""
+
+    commands: dict[str, float]  # database commands, by name (driver handshakes and pings left out)
+    consumed: float  # deliveries taken by its subscriber
+    published: float  # messages it published
+
+    @property
+    def total_commands(self) -> float:
+        return sum(self.commands.values())
+
+    def __add__(self, other: Counts) -> Counts:
+        names = {*self.commands, *other.commands}
+        return Counts(
+            {name: self.commands.get(name, 0.0) + other.commands.get(name, 0.0) for name in names},
+            self.consumed + other.consumed,
+            self.published + other.published,
+        )
+
+    def since(self, earlier: Counts, per: int) -> Counts:
+        """What was done after `earlier`, per `per` (innovations, messages)."""
+        return Counts(
+            {name: (count - earlier.commands.get(name, 0.0)) / per for name, count in self.commands.items()},
+            (self.consumed - earlier.consumed) / per,
+            (self.published - earlier.published) / per,
+        )
+
+
+NOTHING = Counts({}, 0.0, 0.0)
+
+
+def counts_of(http_port: int) -> Counts:
     with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5) as response:
         text = response.read().decode()
-    return sum(float(count) for command, count in _COMMAND_SAMPLE.findall(text) if command not in NOT_SERVICE_WORK)
+    commands: dict[str, float] = {}
+    for command, count in _COMMAND_SAMPLE.findall(text):
+        if command not in NOT_SERVICE_WORK:
+            commands[command] = commands.get(command, 0.0) + float(count)
+    messages = {"received": 0.0, "published": 0.0}
+    for kind, count in _MESSAGE_SAMPLE.findall(text):
+        messages[kind] += float(count)
+    return Counts(commands, messages["received"], messages["published"])
 
 
 @dataclass(frozen=True)
@@ -87,25 +128,30 @@ class Process:
 @dataclass
 class Snapshot:
     cpu: dict[str, float]
-    commands: dict[str, float]
+    counts: dict[str, Counts]
 
 
 def snapshot(processes: Sequence[Process]) -> Snapshot:
     cpu: dict[str, float] = {}
-    commands: dict[str, float] = {}
+    counts: dict[str, Counts] = {}
     for process in processes:
         cpu[process.name] = cpu.get(process.name, 0.0) + cpu_seconds(process.pid)
         if process.http_port is not None:
-            commands[process.name] = commands.get(process.name, 0.0) + commands_of(process.http_port)
-    return Snapshot(cpu, commands)
+            counts[process.name] = counts.get(process.name, NOTHING) + counts_of(process.http_port)
+    return Snapshot(cpu, counts)
 
 
 @dataclass(frozen=True)
 class Cost:
     innovations: int
-    commands: dict[str, float]  # per innovation, per service
+    counts: dict[str, Counts]  # per innovation, per service
     cpu_ms: dict[str, float]  # per innovation, per process kind
     seconds: float
+
+    @property
+    def commands(self) -> dict[str, float]:
+        """Database commands per innovation, per service."""
+        return {service: counts.total_commands for service, counts in self.counts.items()}
 
     @property
     def total_commands(self) -> float:
@@ -119,7 +165,7 @@ class Cost:
 def cost(before: Snapshot, after: Snapshot, innovations: int, seconds: float) -> Cost:
     return Cost(
         innovations,
-        {name: (after.commands[name] - before.commands.get(name, 0.0)) / innovations for name in after.commands},
+        {name: counts.since(before.counts.get(name, NOTHING), innovations) for name, counts in after.counts.items()},
         {name: (after.cpu[name] - before.cpu.get(name, 0.0)) * 1000 / innovations for name in after.cpu},
         seconds,
     )
@@ -134,14 +180,16 @@ def infrastructure(amqp_url: str, mongodb_url: str) -> list[Process]:
     return found
 
 
+def median(values: Sequence[float]) -> float:
+    """The middle value (of an even count, the upper of the two middle ones)."""
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
 def table(costs: Sequence[Cost]) -> list[tuple[str, str, str, str]]:
     """Rows for the benchmark's table: median over the runs."""
     if not costs:
         return []
-
-    def median(values: Sequence[float]) -> float:
-        ordered = sorted(values)
-        return ordered[len(ordered) // 2]
 
     def spread(values: Sequence[float], digits: int = 1) -> str:
         text = f"{median(values):.{digits}f}"
@@ -175,6 +223,12 @@ def _met(met: bool) -> str:
 
 def as_json(costs: Sequence[Cost]) -> list[Mapping[str, object]]:
     return [
-        {"innovations": run.innovations, "seconds": run.seconds, "commands": run.commands, "cpu_ms": run.cpu_ms}
+        {
+            "innovations": run.innovations,
+            "seconds": run.seconds,
+            "commands": run.commands,
+            "cpu_ms": run.cpu_ms,
+            "per_service": {service: asdict(counts) for service, counts in run.counts.items()},
+        }
         for run in costs
     ]
