@@ -3,7 +3,8 @@
 Every page reads a few documents by `_id` (FerretDB: see inovda_shared.mongo), so a document holds what a
 page needs, as one compressed field (`state`): a region's units; a region-year's index, history, compliance
 and innovations; one innovation's revisions and answers; one unit's emails. A change to one of them is made
-under its lock (`inovda_shared.locks`), by the projection alone.
+under its lock (`inovda_shared.locks`), by the projection alone. A document read unchanged is not parsed
+again (`_ParsedStates`).
 """
 
 import datetime as dt
@@ -29,9 +30,12 @@ from ..domain.model import (
 
 M = TypeVar("M", bound=BaseModel)
 
-# The JSON bytes of the states whose models are kept: a model takes about 8 times its JSON in memory, and a
-# region-year of 500 units and 1,000 innovations is about 550 KB of JSON (38 KB packed), parsed in 40 ms.
+# What the kept models may weigh, counted as each one's JSON, its packed bytes and 1 KB for the entry itself. A
+# model takes 3 (an innovation) to 8 (a region-year) times its JSON in memory (tracemalloc), so 5 MB keeps the
+# portal's cache under about 40 MB. A region-year of 500 units and 1,000 innovations is about 550 KB of JSON
+# (38 KB packed), parsed in about 40 ms.
 PARSED_STATES_KEPT_BYTES = 5_000_000
+ENTRY_BYTES = 1_000
 
 
 def _packed(model: BaseModel) -> bytes:
@@ -41,13 +45,14 @@ def _packed(model: BaseModel) -> bytes:
 class _ParsedStates:
     """The model last read from each document, kept with the exact bytes it was read from. A page reads its
     documents every time, but one unchanged since the last read (most are: the read model changes a few times
-    a minute) is not parsed again; parsing a large region-year was most of a page's time. Sharing one model
-    between pages is safe: models are frozen and never changed in place (the projection makes copies)."""
+    a minute) is not parsed again; parsing a large region-year was most of a page's time. A document changed
+    since is parsed again, whoever changed it. One model is shared by every page that reads those bytes: the
+    read model's models are never changed in place (`domain.model._Frozen`)."""
 
     def __init__(self, max_bytes: int = PARSED_STATES_KEPT_BYTES) -> None:
         # (kind, _id) -> (the packed state, its JSON's length, the model)
         self._kept: LRUCache[tuple[str, Any], tuple[bytes, int, BaseModel]] = LRUCache(
-            maxsize=max_bytes, getsizeof=lambda entry: entry[1]
+            maxsize=max_bytes, getsizeof=lambda entry: entry[1] + len(entry[0]) + ENTRY_BYTES
         )
 
     def unpacked(self, kind: type[M], document: Document | None) -> M | None:
@@ -59,8 +64,9 @@ class _ParsedStates:
             return kept[2]
         text = zlib.decompress(state)
         model = kind.model_validate_json(text)
-        if len(text) <= self._kept.maxsize:
-            self._kept[key] = (state, len(text), model)
+        entry = (state, len(text), model)
+        if self._kept.getsizeof(entry) <= self._kept.maxsize:
+            self._kept[key] = entry
         return model
 
 

@@ -26,6 +26,10 @@ from inovda_shared.contracts.events import (
 
 
 class _Frozen(BaseModel):
+    """A value of the read model. Never change one in place, nor the dicts and tuples it holds: the store
+    shares one parsed model between every page that reads the same stored bytes (`PortalStore`), and the
+    projection makes each change a copy (`model_copy(update=...)`, `{**old, key: new}`)."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
