@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -400,10 +401,8 @@ class FlowRun:
     emails_per_s: float | None
     missing: dict[str, int]
     rss_mb: dict[str, float]
-    # Submission alone: the CPU of each process per accepted answer (the load generator is this process), and
-    # what submission did per accepted answer.
-    cpu_ms: dict[str, float] | None = None
-    counts: bench_cost.Counts | None = None
+    # Submission alone: the CPU of each process per accepted answer, and what submission did for each.
+    intake: bench_floor.IntakeRun | None = None
 
 
 def rate(started: float, seen: dict[str, float], expected: int) -> float | None:
@@ -451,8 +450,7 @@ async def measure_flow(count: int, replicas: int, full: bool, tag: str, within: 
                 emails_per_s=rate(started, watcher.score_emails, count) if full else None,
                 missing=missing,
                 rss_mb=running.peak_rss_mb(),
-                cpu_ms=spent.cpu_ms if spent else None,
-                counts=spent.counts.get("submission") if spent else None,
+                intake=bench_floor.IntakeRun(spent.cpu_ms, spent.counts["submission"]) if spent else None,
             )
         finally:
             await watcher.stop()
@@ -735,8 +733,7 @@ async def main(args: argparse.Namespace) -> int:
     results: dict[str, Any] = {"cores": cores, "args": vars(args), "started": dt.datetime.now(dt.UTC).isoformat()}
     raw_publish, raw_consume = Figure(), Figure()
     intake = Figure()
-    intake_cpu: list[dict[str, float]] = []
-    intake_counts: list[bench_cost.Counts] = []
+    intake_runs: list[bench_floor.IntakeRun] = []
     e2e: dict[int, dict[str, Figure]] = {}
     rss: dict[str, float] = {}
     missing: list[dict[str, int]] = []
@@ -753,9 +750,8 @@ async def main(args: argparse.Namespace) -> int:
         log(f"run {run + 1}: intake (submission alone)")
         flow = await measure_flow(args.intake_messages, 1, False, f"I{run}", args.timeout, args.flow_regions)
         intake.values.append(flow.accepted_per_s)
-        if flow.cpu_ms is not None and flow.counts is not None:
-            intake_cpu.append(flow.cpu_ms)
-            intake_counts.append(flow.counts)
+        if flow.intake is not None:
+            intake_runs.append(flow.intake)
         missing.append(flow.missing)
         for replicas in args.replicas:
             log(f"run {run + 1}: end to end, {replicas} replica(s) each")
@@ -814,7 +810,7 @@ async def main(args: argparse.Namespace) -> int:
     intake_ratio = intake.median / raw
     rows.append(("intake: accepted answers/s (submission ×1)", intake.text(1), "", ""))
     rows.append(("intake / raw consume", f"{intake_ratio:.3f}", TARGETS["intake_ratio"], verdict(intake_ratio >= 0.5)))
-    rows += bench_floor.intake_rows(intake_cpu, intake_counts, units, cores)
+    rows += bench_floor.intake_rows(intake_runs, units, cores)
     for replicas, figures in sorted(e2e.items()):
         rows.append((f"e2e ×{replicas}: accepted/s", figures["accepted"].text(1), "", ""))
         rows.append((f"e2e ×{replicas}: innovation.scored/s", figures["scored"].text(1), "", ""))
@@ -903,7 +899,9 @@ async def main(args: argparse.Namespace) -> int:
             "portal_pages_ms": {page.name: page.ms for page in portal_pages},
             "cost_per_innovation": bench_cost.as_json(innovation_costs),
             "unit_costs_ms": bench_floor.as_json(units),
-            "intake_cpu_ms_per_answer": intake_cpu,
+            "intake_per_answer": [
+                {"cpu_ms": run.cpu_ms, "submission": dataclasses.asdict(run.counts)} for run in intake_runs
+            ],
             "missing": missing,
             "notes": notes,
             "table": rows,

@@ -102,7 +102,7 @@ class Counts:
         )
 
 
-NOTHING = Counts({}, 0.0, 0.0)
+NO_COUNTS = Counts({}, 0.0, 0.0)
 
 
 def counts_of(http_port: int) -> Counts:
@@ -137,7 +137,7 @@ def snapshot(processes: Sequence[Process]) -> Snapshot:
     for process in processes:
         cpu[process.name] = cpu.get(process.name, 0.0) + cpu_seconds(process.pid)
         if process.http_port is not None:
-            counts[process.name] = counts.get(process.name, NOTHING) + counts_of(process.http_port)
+            counts[process.name] = counts.get(process.name, NO_COUNTS) + counts_of(process.http_port)
     return Snapshot(cpu, counts)
 
 
@@ -165,7 +165,7 @@ class Cost:
 def cost(before: Snapshot, after: Snapshot, innovations: int, seconds: float) -> Cost:
     return Cost(
         innovations,
-        {name: counts.since(before.counts.get(name, NOTHING), innovations) for name, counts in after.counts.items()},
+        {name: counts.since(before.counts.get(name, NO_COUNTS), innovations) for name, counts in after.counts.items()},
         {name: (after.cpu[name] - before.cpu.get(name, 0.0)) * 1000 / innovations for name in after.cpu},
         seconds,
     )
@@ -205,19 +205,24 @@ def table(costs: Sequence[Cost]) -> list[tuple[str, str, str, str]]:
     totals = [run.total_commands for run in costs]
     met = median(totals) <= TARGET_COMMANDS
     rows.append(
-        ("db commands per innovation, total", spread(totals), f"<= {TARGET_COMMANDS:.0f} (today ~69)", _met(met))
+        ("db commands per innovation, total", spread(totals), f"<= {TARGET_COMMANDS:.0f} (today ~69)", met_text(met))
     )
     names = sorted({name for run in costs for name in run.cpu_ms})
     for name in names:
         rows.append((f"CPU ms per innovation, {name}", spread([run.cpu_ms.get(name, 0.0) for run in costs]), "", ""))
     cpu = [run.total_cpu_ms for run in costs]
     rows.append(
-        ("CPU ms per innovation, total", spread(cpu), f"<= {TARGET_CPU_MS:.0f} (today ~230)", _met(median(cpu) <= 80))
+        (
+            "CPU ms per innovation, total",
+            spread(cpu),
+            f"<= {TARGET_CPU_MS:.0f} (today ~230)",
+            met_text(median(cpu) <= 80),
+        )
     )
     return rows
 
 
-def _met(met: bool) -> str:
+def met_text(met: bool) -> str:
     return "met" if met else "**missed**"
 
 
