@@ -162,7 +162,7 @@ class Accounts:
         email: str | None = None,
     ) -> Account:
         account = Account(username=username, role=role, regions=tuple(regions), unit_code=unit_code, email=email)
-        await self._store.add_account(account, self._passwords.hash(password), self._clock())
+        await self._store.add_account(account, await self._passwords.hash(password), self._clock())
         return account
 
     async def list(self) -> list[Account]:
@@ -178,18 +178,18 @@ class Accounts:
         """A new password (and the account enabled again); every session signed before ends."""
         account = await self._existing(username)
         changed = account.model_copy(update={"disabled": False, "session_version": account.session_version + 1})
-        await self._store.change_account(changed, self._passwords.hash(password))
+        await self._store.change_account(changed, await self._passwords.hash(password))
         return changed
 
     async def authenticate(self, username: str, password: str) -> Account:
         found = await self._store.account(username.strip().lower())
-        if not self._passwords.verify(found[1] if found else None, password) or found is None:
+        if not await self._passwords.verify(found[1] if found else None, password) or found is None:
             raise AuthenticationError(username)
         account, stored_hash = found
         if account.disabled:
             raise AuthenticationError(username)
         if self._passwords.needs_rehash(stored_hash):
-            await self._store.change_account(account, self._passwords.hash(password))
+            await self._store.change_account(account, await self._passwords.hash(password))
         return account
 
     async def current(self, username: str, session_version: int) -> Account | None:
