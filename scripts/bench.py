@@ -262,11 +262,9 @@ class Deployment:
         """VmHWM (peak resident set) of each process, the largest per service, in MB."""
         peaks: dict[str, float] = {}
         for process in self.processes:
-            with contextlib.suppress(OSError, ValueError):
-                for line in Path(f"/proc/{process.process.pid}/status").read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        megabytes = int(line.split()[1]) / 1024
-                        peaks[process.command] = max(peaks.get(process.command, 0.0), megabytes)
+            megabytes = bench_cost.peak_rss_mb(process.process.pid)
+            if megabytes is not None:
+                peaks[process.command] = max(peaks.get(process.command, 0.0), megabytes)
         return peaks
 
 
@@ -800,7 +798,7 @@ async def main(args: argparse.Namespace) -> int:
     units = await bench_floor.measure(AMQP_URL, MONGODB_URL)
 
     log(f"portal pages: {args.portal_units} units, {args.portal_innovations} innovations")
-    portal_seeded, portal_pages = await bench_portal.measure(args.portal_units, args.portal_innovations, 60)
+    portal = await bench_portal.measure(args.portal_units, args.portal_innovations, 60)
 
     # --- the table ---
     raw = raw_consume.median
@@ -856,7 +854,7 @@ async def main(args: argparse.Namespace) -> int:
     rows += bench_cost.table(innovation_costs)
     rows += bench_floor.innovation_rows(innovation_costs, units)
     rows += bench_floor.unit_rows(units)
-    rows += bench_portal.table(args.portal_units, args.portal_innovations, portal_seeded, portal_pages)
+    rows += bench_portal.table(args.portal_units, args.portal_innovations, portal)
     for command in SERVICES:
         peak = rss.get(command)
         rows.append(
@@ -896,7 +894,8 @@ async def main(args: argparse.Namespace) -> int:
                 for s, o in scoring.items()
             },
             "peak_rss_mb": rss,
-            "portal_pages_ms": {page.name: page.ms for page in portal_pages},
+            "portal_pages_ms": {page.name: page.ms for page in portal.pages},
+            "portal_peak_rss_mb": portal.peak_rss_mb,
             "cost_per_innovation": bench_cost.as_json(innovation_costs),
             "unit_costs_ms": bench_floor.as_json(units),
             "intake_per_answer": [

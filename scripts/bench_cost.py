@@ -42,6 +42,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND  # utime, stime (fields 14 and 15)
 
 
+def peak_rss_mb(pid: int) -> float | None:
+    """VmHWM (the peak resident set) of a process, in MB; None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def listening_pid(url: str, default_port: int) -> int | None:
     """The process listening on the URL's port on this machine, if it is one this user may see."""
     port = urlsplit(url).port or default_port

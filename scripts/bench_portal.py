@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import bench_cost  # its sibling script (the script's folder is on the path)
 import httpx
 
 from inovda_cli import samples
@@ -48,6 +49,7 @@ PASSWORD = secrets.token_urlsafe(16)
 KINDS = ("opd", "kecamatan", "kelurahan", "desa", "puskesmas", "rsud", "bumdes")
 AFFAIRS = ("kesehatan", "pendidikan", "sosial", "pertanian", "perhubungan", "pekerjaan_umum_penataan_ruang")
 TARGET_P95_MS = 300.0
+RSS_TARGET_MB = 150.0  # as for every service (`bench.py`)
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,14 @@ async def timed(client: httpx.AsyncClient, path: str, count: int) -> list[float]
     return times
 
 
-async def measure(units: int, innovations: int, requests: int) -> tuple[float, list[PageTimes]]:
+@dataclass(frozen=True)
+class PortalRun:
+    seeded_seconds: float
+    pages: list[PageTimes]
+    peak_rss_mb: float | None  # the portal process's, after every page was timed
+
+
+async def measure(units: int, innovations: int, requests: int) -> PortalRun:
     seeded = await seed(units, innovations)
     env = {
         "AMQP_URL": AMQP_URL,
@@ -185,14 +194,16 @@ async def measure(units: int, innovations: int, requests: int) -> tuple[float, l
                 }
                 for path in pages.values():  # warm up: imports, templates, the first connection
                     await timed(client, path, 3)
-                return seeded, [PageTimes(name, await timed(client, path, requests)) for name, path in pages.items()]
+                times = [PageTimes(name, await timed(client, path, requests)) for name, path in pages.items()]
+                return PortalRun(seeded, times, bench_cost.peak_rss_mb(portal.process.pid))
     finally:
         client_ = connect(MONGODB_URL)
         await client_.drop_database(DATABASE)
         await client_.close()
 
 
-def table(units: int, innovations: int, seeded: float, pages: Sequence[PageTimes]) -> list[tuple[str, str, str, str]]:
+def table(units: int, innovations: int, run: PortalRun) -> list[tuple[str, str, str, str]]:
+    pages = run.pages
     baseline = pages[0].percentile(0.5)
     rows = []
     for page in pages:
@@ -206,7 +217,16 @@ def table(units: int, innovations: int, seeded: float, pages: Sequence[PageTimes
                 ("met" if p95 < TARGET_P95_MS else "**missed**") if is_page else "",
             )
         )
-    rows.append(("portal region seeded (projection, then stored once), s", f"{seeded:.1f}", "", ""))
+    rows.append(("portal region seeded (projection, then stored once), s", f"{run.seeded_seconds:.1f}", "", ""))
+    peak = run.peak_rss_mb
+    rows.append(
+        (
+            "peak RSS (VmHWM) inovda-portal after the pages, MB",
+            f"{peak:.0f}" if peak is not None else "not measured",
+            f"< {RSS_TARGET_MB:.0f} MB per process",
+            ("met" if peak < RSS_TARGET_MB else "**missed**") if peak is not None else "n/a",
+        )
+    )
     return rows
 
 
@@ -216,10 +236,10 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--innovations", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=60)
     args = parser.parse_args(argv)
-    seeded, pages = await measure(args.units, args.innovations, args.requests)
+    run = await measure(args.units, args.innovations, args.requests)
     print("| measurement | figure | target | verdict |")
     print("|---|---|---|---|")
-    for row in table(args.units, args.innovations, seeded, pages):
+    for row in table(args.units, args.innovations, run):
         print("| " + " | ".join(row) + " |")
     return 0
 
