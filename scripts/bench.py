@@ -72,7 +72,6 @@ TARGETS = {
     "e2e_ratio": ">= 0.25 x raw consume",
     "p99_ms": "< 250 ms",
     "scoring_ratio": "<= 1.25 (100k / 1k)",
-    "rss_mb": "< 150 MB per process",
 }
 
 
@@ -705,10 +704,6 @@ async def measure_scoring(
 # --- the report --------------------------------------------------------------------------------
 
 
-def verdict(met: bool | None) -> str:
-    return "n/a" if met is None else ("met" if met else "**missed**")
-
-
 async def cost_only(args: argparse.Namespace) -> int:
     """`--cost-only`: the cost per innovation alone, as a table."""
     costs = []
@@ -807,7 +802,14 @@ async def main(args: argparse.Namespace) -> int:
     rows.append(("raw hop consume (manual ack), msg/s", raw_consume.text(), "", ""))
     intake_ratio = intake.median / raw
     rows.append(("intake: accepted answers/s (submission ×1)", intake.text(1), "", ""))
-    rows.append(("intake / raw consume", f"{intake_ratio:.3f}", TARGETS["intake_ratio"], verdict(intake_ratio >= 0.5)))
+    rows.append(
+        (
+            "intake / raw consume",
+            f"{intake_ratio:.3f}",
+            TARGETS["intake_ratio"],
+            bench_cost.verdict(intake_ratio >= 0.5),
+        )
+    )
     rows += bench_floor.intake_rows(intake_runs, units, cores)
     for replicas, figures in sorted(e2e.items()):
         rows.append((f"e2e ×{replicas}: accepted/s", figures["accepted"].text(1), "", ""))
@@ -816,7 +818,9 @@ async def main(args: argparse.Namespace) -> int:
         if figures["emails"].values and figures["scored"].values:
             ratio = min(figures["scored"].median, figures["emails"].median) / raw
             met = ratio >= 0.25 if replicas == 1 else None
-            rows.append((f"e2e ×{replicas} / raw consume", f"{ratio:.3f}", TARGETS["e2e_ratio"], verdict(met)))
+            rows.append(
+                (f"e2e ×{replicas} / raw consume", f"{ratio:.3f}", TARGETS["e2e_ratio"], bench_cost.verdict(met))
+            )
     # End to end as the issue defines it: published -> scored and indexed -> email decided and recorded.
     for name, values, target in (
         ("publish→scored", latency_scored, "(p99 < 250 ms)"),
@@ -830,7 +834,7 @@ async def main(args: argparse.Namespace) -> int:
                     f"latency {name} at {e2e_rate / 2:.1f}/s, ms p50/p95/p99 (n={len(values)})",
                     f"{p[0.5]:.0f} / {p[0.95]:.0f} / {p[0.99]:.0f}",
                     target,
-                    verdict(p[0.99] < 250),
+                    bench_cost.verdict(p[0.99] < 250),
                 )
             )
             results[f"latency_ms {name}"] = p
@@ -848,23 +852,16 @@ async def main(args: argparse.Namespace) -> int:
     if smallest in costs and largest in costs and largest > smallest:
         ratio = costs[largest] / costs[smallest]
         met = ratio <= 1.25 if largest >= 100_000 else None
-        rows.append((f"scoring cost {largest} / {smallest}", f"{ratio:.2f}", TARGETS["scoring_ratio"], verdict(met)))
+        rows.append(
+            (f"scoring cost {largest} / {smallest}", f"{ratio:.2f}", TARGETS["scoring_ratio"], bench_cost.verdict(met))
+        )
     if 100_000 not in costs:
         notes.append("scoring at 100,000 stored innovations not measured in this run (see the sizes above)")
     rows += bench_cost.table(innovation_costs)
     rows += bench_floor.innovation_rows(innovation_costs, units)
     rows += bench_floor.unit_rows(units)
     rows += bench_portal.table(args.portal_units, args.portal_innovations, portal)
-    for command in SERVICES:
-        peak = rss.get(command)
-        rows.append(
-            (
-                f"peak RSS (VmHWM) {command}, MB",
-                f"{peak:.0f}" if peak else "not measured",
-                TARGETS["rss_mb"],
-                verdict(peak < 150 if peak else None),
-            )
-        )
+    rows += [bench_cost.rss_row(command, rss.get(command)) for command in SERVICES]
     lost = [entry for entry in missing if any(entry.values())]
     if lost:
         notes.append(f"runs that did not see every answer/score/email within {args.timeout:.0f} s: {lost}")

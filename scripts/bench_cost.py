@@ -31,6 +31,7 @@ TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 # The issue's figures on 02015ef (issue 15) and its targets, per innovation.
 BEFORE = {"notification": 48.0, "scoring": 14.0, "submission": 6.0}
 TARGET_COMMANDS, TARGET_CPU_MS = 20.0, 80.0
+RSS_TARGET_MB = 150.0  # every process, issue 6
 
 
 def cpu_seconds(pid: int) -> float:
@@ -216,7 +217,7 @@ def table(costs: Sequence[Cost]) -> list[tuple[str, str, str, str]]:
     totals = [run.total_commands for run in costs]
     met = median(totals) <= TARGET_COMMANDS
     rows.append(
-        ("db commands per innovation, total", spread(totals), f"<= {TARGET_COMMANDS:.0f} (today ~69)", met_text(met))
+        ("db commands per innovation, total", spread(totals), f"<= {TARGET_COMMANDS:.0f} (today ~69)", verdict(met))
     )
     names = sorted({name for run in costs for name in run.cpu_ms})
     for name in names:
@@ -227,14 +228,25 @@ def table(costs: Sequence[Cost]) -> list[tuple[str, str, str, str]]:
             "CPU ms per innovation, total",
             spread(cpu),
             f"<= {TARGET_CPU_MS:.0f} (today ~230)",
-            met_text(median(cpu) <= 80),
+            verdict(median(cpu) <= TARGET_CPU_MS),
         )
     )
     return rows
 
 
-def met_text(met: bool) -> str:
-    return "met" if met else "**missed**"
+def verdict(met: bool | None) -> str:
+    """A row's verdict; None: no target applies to this figure (or it was not measured)."""
+    return "n/a" if met is None else ("met" if met else "**missed**")
+
+
+def rss_row(command: str, peak_mb: float | None, when: str = "") -> tuple[str, str, str, str]:
+    """The peak RSS (VmHWM) of a process against the memory target of every Inovda process."""
+    return (
+        f"peak RSS (VmHWM) {command}{when}, MB",
+        f"{peak_mb:.0f}" if peak_mb else "not measured",
+        f"< {RSS_TARGET_MB:.0f} MB per process",
+        verdict(peak_mb < RSS_TARGET_MB if peak_mb else None),
+    )
 
 
 def as_json(costs: Sequence[Cost]) -> list[Mapping[str, object]]:

@@ -293,7 +293,7 @@ def intake_rows(
             f"intake ceiling on {cores} cores at that CPU, msg/s",
             f"{ceiling:.0f}",
             f">= {target:.0f}",
-            bench_cost.met_text(ceiling >= target),
+            bench_cost.verdict(ceiling >= target),
         )
     )
     floor = floor_ms(run.counts, units)

@@ -49,7 +49,6 @@ PASSWORD = secrets.token_urlsafe(16)
 KINDS = ("opd", "kecamatan", "kelurahan", "desa", "puskesmas", "rsud", "bumdes")
 AFFAIRS = ("kesehatan", "pendidikan", "sosial", "pertanian", "perhubungan", "pekerjaan_umum_penataan_ruang")
 TARGET_P95_MS = 300.0
-RSS_TARGET_MB = 150.0  # as for every service (`bench.py`)
 
 
 @dataclass(frozen=True)
@@ -214,19 +213,11 @@ def table(units: int, innovations: int, run: PortalRun) -> list[tuple[str, str, 
                 f"portal {page.name}, {units} units / {innovations} innovations, ms p50/p95 (n={len(page.ms)})",
                 f"{p50:.0f} / {p95:.0f}" + (f" ({p50 / baseline:.0f} x baseline p50)" if is_page else ""),
                 f"p95 < {TARGET_P95_MS:.0f} ms" if is_page else "baseline",
-                ("met" if p95 < TARGET_P95_MS else "**missed**") if is_page else "",
+                bench_cost.verdict(p95 < TARGET_P95_MS) if is_page else "",
             )
         )
     rows.append(("portal region seeded (projection, then stored once), s", f"{run.seeded_seconds:.1f}", "", ""))
-    peak = run.peak_rss_mb
-    rows.append(
-        (
-            "peak RSS (VmHWM) inovda-portal after the pages, MB",
-            f"{peak:.0f}" if peak is not None else "not measured",
-            f"< {RSS_TARGET_MB:.0f} MB per process",
-            ("met" if peak < RSS_TARGET_MB else "**missed**") if peak is not None else "n/a",
-        )
-    )
+    rows.append(bench_cost.rss_row("inovda-portal", run.peak_rss_mb, " after the pages"))
     return rows
 
 
